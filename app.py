@@ -1,0 +1,288 @@
+"""wiki-login: a login front-end for MediaWiki wikis (action=clientlogin).
+
+``create_app()`` reads the configuration from the environment once, sets up the
+extensions and registers the blueprints; ``app`` is what ``flask --app app run``
+and ``gunicorn app:app`` serve.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from cachelib.file import FileSystemCache
+from flask import Flask, g, render_template, request
+from flask_session import Session
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from blueprints import account, login
+from blueprints.csrf import csrf
+from blueprints.wiki_html import plain_text, sanitize
+from wiki import Wiki, WikiError, make_adapter
+
+APP_NAME = "wiki-login"
+APP_VERSION = "0.1"
+ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or malformed; the message says which and why."""
+
+
+# --- configuration ------------------------------------------------------------------
+
+def _url(env: Mapping[str, str], name: str, *, required: bool) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        if required:
+            raise ConfigError(f"{name} is not set: it must be the wiki's api.php URL, "
+                              "e.g. https://wiki.example.org/w/api.php")
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name}={value!r} is not an http(s) URL with a host.")
+    return value.rstrip("/") if name == "PUBLIC_URL" else value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> Any:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a {'whole ' if integer else ''}number.") from None
+    if value < 0 or (value == 0 and name != "TRUSTED_PROXIES"):
+        raise ConfigError(f"{name}={raw!r} must be greater than 0.")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={raw!r} must be true or false.")
+
+
+# Every environment variable the app reads (the README lists them).
+ENV_VARS = (
+    "WIKI_API_URL", "SECRET_KEY", "PUBLIC_URL", "SESSION_DIR", "REDIS_URL", "WIKI_TIMEOUT",
+    "LOGIN_FLOW_TTL", "SESSION_LIFETIME", "WIKI_FORWARD_CLIENT_IP", "TRUSTED_PROXIES",
+    "WIKI_USER_AGENT_CONTACT", "LOG_LEVEL",
+)
+
+
+def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Every setting the app reads, checked; raises ConfigError naming the bad variable."""
+    secret = env.get("SECRET_KEY", "")
+    if len(secret) < 16:
+        raise ConfigError("SECRET_KEY is not set or shorter than 16 characters: set it to a long "
+                          "random string, e.g. the output of: python -c 'import secrets; "
+                          "print(secrets.token_hex(32))'")
+    public_url = _url(env, "PUBLIC_URL", required=False)
+    contact = env.get("WIKI_USER_AGENT_CONTACT", "").strip() or public_url or "no contact configured"
+    return {
+        "WIKI_API_URL": _url(env, "WIKI_API_URL", required=True),
+        "SECRET_KEY": secret,
+        "PUBLIC_URL": public_url,
+        "SESSION_DIR": env.get("SESSION_DIR", "").strip() or str(ROOT / "instance" / "sessions"),
+        "REDIS_URL": env.get("REDIS_URL", "").strip(),
+        "WIKI_TIMEOUT": _number(env, "WIKI_TIMEOUT", 10.0),
+        "LOGIN_FLOW_TTL": _number(env, "LOGIN_FLOW_TTL", 900, integer=True),
+        "SESSION_LIFETIME": _number(env, "SESSION_LIFETIME", 7 * 24 * 3600, integer=True),
+        "WIKI_FORWARD_CLIENT_IP": _flag(env, "WIKI_FORWARD_CLIENT_IP"),
+        "TRUSTED_PROXIES": _number(env, "TRUSTED_PROXIES", 0, integer=True),
+        "USER_AGENT": f"{APP_NAME}/{APP_VERSION} ({contact}) python-requests",
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+    }
+
+
+# --- the session store ------------------------------------------------------------------
+
+class SessionFileStore(FileSystemCache):
+    """cachelib's file cache that never evicts a live session.
+
+    The stock cache deletes the oldest entries once it holds ``threshold`` (500)
+    files, which would log users out at random; here only expired ones go, in a
+    sweep at most once every ``sweep_every`` seconds.
+    """
+
+    def __init__(self, cache_dir: str, *, sweep_every: float = 600.0):
+        super().__init__(cache_dir, threshold=0, mode=0o600)
+        self._sweep_every = sweep_every
+        self._last_sweep = 0.0
+
+    def _prune(self) -> None:
+        now = time.time()
+        if now - self._last_sweep >= self._sweep_every:
+            self._last_sweep = now
+            self._remove_expired(now)
+
+
+def _session_config(config: dict[str, Any]) -> dict[str, Any]:
+    secure = config["PUBLIC_URL"].startswith("https://")
+    settings: dict[str, Any] = {
+        "SESSION_PERMANENT": True,
+        "PERMANENT_SESSION_LIFETIME": config["SESSION_LIFETIME"],
+        "SESSION_COOKIE_NAME": "wikilogin_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_KEY_PREFIX": "wikilogin:",
+    }
+    if config["REDIS_URL"]:
+        import redis
+
+        settings["SESSION_TYPE"] = "redis"
+        settings["SESSION_REDIS"] = redis.Redis.from_url(config["REDIS_URL"])
+    else:
+        os.makedirs(config["SESSION_DIR"], mode=0o700, exist_ok=True)
+        settings["SESSION_TYPE"] = "cachelib"
+        settings["SESSION_CACHELIB"] = SessionFileStore(config["SESSION_DIR"])
+    return settings
+
+
+# --- the app ------------------------------------------------------------------------
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The configured app.
+
+    ``test_config`` (tests only) overrides environment variables by name, and
+    sets any other Flask config key as given.
+    """
+    overrides = dict(test_config or {})
+    env = {**os.environ, **{k: str(v) for k, v in overrides.items() if k in ENV_VARS}}
+    config = config_from_env(env)
+
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config.update(config)
+    app.config.update(_session_config(config))
+    app.config.update(
+        WTF_CSRF_TIME_LIMIT=None,  # bound to the session instead: an open form never goes stale
+        MAX_CONTENT_LENGTH=256 * 1024,
+        MAX_FORM_MEMORY_SIZE=128 * 1024,
+        MAX_FORM_PARTS=200,
+    )
+    app.config.update({k: v for k, v in overrides.items() if k not in ENV_VARS})
+
+    _configure_logging(app)
+    app.extensions["wiki"] = Wiki(
+        app.config["WIKI_API_URL"],
+        user_agent=app.config["USER_AGENT"],
+        timeout=app.config["WIKI_TIMEOUT"],
+        adapter=make_adapter(),
+    )
+    Session(app)
+    csrf.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    app.register_blueprint(account.bp)
+    app.register_blueprint(login.bp)
+    _register_error_pages(app)
+    app.after_request(_security_headers)
+    app.context_processor(_template_globals)
+    app.jinja_env.filters["wiki_html"] = sanitize
+    app.jinja_env.filters["wiki_text"] = plain_text
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    level = getattr(logging, app.config["LOG_LEVEL"], logging.INFO)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("wiki_login", "wiki", app.logger.name):
+        logging.getLogger(name).setLevel(level)
+
+
+def _template_globals() -> dict[str, Any]:
+    from flask import current_app
+
+    try:
+        site = current_app.extensions["wiki"].siteinfo()
+    except WikiError:
+        site = None
+    return {"site": site, "url_rules": current_app.view_functions, "page_lang": g.get("page_lang", "en")}
+
+
+def _security_headers(response):
+    csp = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+           "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+    response.headers.setdefault("Content-Security-Policy", csp)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure or request.host_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint and request.endpoint.startswith("login."):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+ERROR_TEXT = {
+    400: ("Bad request", "This request could not be understood. Please go back and try again."),
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Not allowed", "This page cannot be used this way."),
+    413: ("Too much data", "What was sent is larger than any login needs. Please check it and try again."),
+    429: ("Too many attempts", "Please wait a little and try again."),
+    500: ("Something went wrong", "The app hit an unexpected problem. Please try again; if it "
+                                  "keeps happening, tell the site's administrators."),
+}
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        app.logger.warning("refused a POST without a valid CSRF token: %s", exc.description)
+        return render_template(
+            "message.html",
+            title="This form has expired",
+            message="The form was open for too long, or was sent from another site, so nothing "
+                    "was done. Please go back, reload the page and try again.",
+            retry_url=request.path if request.path.startswith("/") else "/",
+            retry_label="Reload the form",
+            status=400,
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        title, text = ERROR_TEXT.get(exc.code, (exc.name, exc.description or ""))
+        return render_template("message.html", title=title, message=text, status=exc.code), exc.code
+
+    @app.errorhandler(WikiError)
+    def wiki_error(exc):
+        from blueprints.login_flow import describe_wiki_error, error_status
+
+        code = error_status(exc)
+        return render_template("message.html", title="The wiki is not answering",
+                               message=describe_wiki_error(exc), retry_url=request.full_path,
+                               status=code), code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        title, text = ERROR_TEXT[500]
+        return render_template("message.html", title=title, message=text, status=500), 500
+
+
+def __getattr__(name: str) -> Flask:
+    # `gunicorn app:app` and `flask --app app` look up `app`; building it on
+    # first use lets tests and tools import this module without configuration.
+    if name != "app":
+        raise AttributeError(name)
+    try:
+        built = create_app()
+    except ConfigError as exc:
+        raise SystemExit(f"wiki-login cannot start: {exc}") from None
+    globals()["app"] = built
+    return built

@@ -1,0 +1,1 @@
+"""The app's pages and APIs, one blueprint a concern."""

@@ -1,0 +1,243 @@
+"""The wiki's field descriptions as WTForms forms, and the form's data back as API parameters.
+
+Adding a field type is one entry in ``FIELD_TYPES``.  Which fields are required
+depends on which provider the user chose (the plain submit button or a
+provider's own button), so that check lives in ``missing_required`` rather than
+in per-field validators.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.fields.core import UnboundField
+
+from wiki.authn import PRIMARY_REQUIRED, AuthField, AuthRequest, merge_fields, required_field_names
+
+from .wiki_html import plain_text
+
+# Our own submit button; wiki field names never start with "wl_".
+SUBMIT = "wl_submit"
+# Longest value we accept in any field: long enough for any real credential,
+# short enough that nobody fills the store or the wiki with junk.
+MAX_FIELD_LENGTH = 2048
+
+# Browser hints by the wiki's well-known field names: password managers and
+# phones then do the right thing. Two-factor codes may be 6 digits or a
+# 16-character recovery code, so nothing here limits them to digits.
+FIELD_HINTS: dict[str, dict[str, str]] = {
+    "username": {"autocomplete": "username", "autocapitalize": "off", "spellcheck": "false"},
+    "password": {"autocomplete": "current-password"},
+    "retype": {"autocomplete": "new-password"},
+    "email": {"autocomplete": "email", "type": "email"},
+    "realname": {"autocomplete": "name"},
+    "OATHToken": {"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    "captchaWord": {"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"},
+}
+NEW_PASSWORD_HINTS = {"password": {"autocomplete": "new-password"}}
+
+
+def _choices(f: AuthField) -> list[tuple[str, str]]:
+    return [(value, plain_text(label)) for value, label in f.options]
+
+
+def _kw(f: AuthField, hints: dict[str, str]) -> dict[str, Any]:
+    return {"label": plain_text(f.label) or f.name, "name": f.name, "render_kw": dict(hints)}
+
+
+FIELD_TYPES: dict[str, Callable[[AuthField, dict[str, str]], UnboundField]] = {
+    "string": lambda f, h: StringField(**_kw(f, h), default=f.value),
+    # PasswordField never renders its value back into the page.
+    "password": lambda f, h: PasswordField(**_kw(f, h)),
+    "hidden": lambda f, h: HiddenField(**_kw(f, h), default=f.value),
+    "select": lambda f, h: SelectField(**_kw(f, h), choices=_choices(f), default=f.value),
+    "multiselect": lambda f, h: SelectMultipleField(**_kw(f, h), choices=_choices(f)),
+    "checkbox": lambda f, h: BooleanField(**_kw(f, h), default=bool(f.value)),
+    "button": lambda f, h: SubmitField(**_kw(f, h)),
+    # "null" fields are text only (a captcha's question or image): no input.
+}
+
+
+class AuthForm(FlaskForm):
+    """Base of every form built from the wiki's fields (CSRF from Flask-WTF)."""
+
+    by_name: dict[str, Field]
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """What a template needs to draw one of the wiki's fields."""
+
+    auth: AuthField
+    field: Field | None  # None for text-only ("null") fields and unknown types
+    required: bool
+
+
+@dataclass
+class BuiltForm:
+    """A form built from the wiki's requests, with the views to draw it."""
+
+    form: AuthForm
+    requests: list[AuthRequest]
+    fields: list[FieldView]
+    has_default_submit: bool
+
+    @property
+    def buttons(self) -> list[FieldView]:
+        return [v for v in self.fields if v.auth.type == "button"]
+
+    def pressed_button(self) -> str | None:
+        """The provider button the user pressed, if any."""
+        for view in self.buttons:
+            if view.field is not None and view.field.data:
+                return view.auth.name
+        return None
+
+    def chosen_requests(self) -> list[AuthRequest]:
+        """The requests this submission is for.
+
+        A provider's button chooses that provider's request; the plain submit
+        chooses every primary request that has no button of its own.  Secondary
+        and optional requests (captcha, remember me, ...) always come along.
+        """
+        pressed = self.pressed_button()
+        chosen = []
+        for req in self.requests:
+            button = req.button
+            if req.required == PRIMARY_REQUIRED and button is not None:
+                if button.name == pressed:
+                    chosen.append(req)
+            else:
+                chosen.append(req)
+        return chosen
+
+    def missing_required(self) -> bool:
+        """Mark empty required fields of the chosen requests; True if any was empty.
+
+        The wiki silently drops a request whose required field is missing, which
+        would end in a puzzling failure: a field error is clearer.
+        """
+        missing = False
+        for name in sorted(required_field_names(self.chosen_requests())):
+            field = self.form.by_name.get(name)
+            if field is None or _filled(field.data):
+                continue
+            field.errors = list(field.errors) + [f"Please fill in “{field.label.text}”."]
+            missing = True
+        return missing
+
+    def too_long(self) -> bool:
+        """Mark fields whose value is longer than any real credential."""
+        found = False
+        for field in self.form.by_name.values():
+            if isinstance(field.data, str) and len(field.data) > MAX_FIELD_LENGTH:
+                field.errors = list(field.errors) + [f"This is too long (at most {MAX_FIELD_LENGTH} characters)."]
+                found = True
+        return found
+
+    def api_params(self) -> dict[str, Any]:
+        """The chosen requests' fields as the wiki's API wants them.
+
+        A checkbox or button counts as set when its key is present at all, so
+        an unchecked one is left out.  Hidden values are the wiki's own, not what
+        came back from the browser.
+        """
+        params: dict[str, Any] = {}
+        for req in self.chosen_requests():
+            for f in req.fields:
+                field = self.form.by_name.get(f.name)
+                if f.type == "null":
+                    continue
+                if f.type == "hidden":
+                    params[f.name] = f.value or ""
+                elif field is None:
+                    continue
+                elif f.type in ("checkbox", "button"):
+                    if field.data:
+                        params[f.name] = "1"
+                elif f.type == "multiselect":
+                    # PHP reads name[] as a list; a bare repeated name keeps only the last.
+                    params[f.name + "[]"] = list(field.data or [])
+                else:
+                    params[f.name] = field.data or ""
+        return params
+
+    def kept_values(self) -> dict[str, Any]:
+        """What the user typed that may be shown again: never a sensitive field."""
+        kept: dict[str, Any] = {}
+        for view in self.fields:
+            f = view.auth
+            if view.field is None or f.sensitive or f.type in ("password", "hidden", "button", "null"):
+                continue
+            if view.field.data not in (None, "", []):
+                kept[f.name] = view.field.data
+        return kept
+
+
+def build_form(
+    requests: Iterable[AuthRequest],
+    *,
+    submit_label: str,
+    formdata: Any = None,
+    values: dict[str, Any] | None = None,
+    new_password: bool = False,
+) -> BuiltForm:
+    """A form for these requests: one input per merged field, one button per provider.
+
+    ``formdata`` is the POSTed data (None to show a fresh form); ``values`` are
+    earlier, non-secret inputs to show again.
+    """
+    requests = list(requests)
+    merged = merge_fields(requests)
+    # Marked required in the page: what the plain submit needs (a provider's
+    # own button carries formnovalidate, so it is never blocked by these).
+    required = required_field_names(
+        [r for r in requests if not (r.required == PRIMARY_REQUIRED and r.button is not None)]
+    )
+    hints = {**FIELD_HINTS, **(NEW_PASSWORD_HINTS if new_password else {})}
+
+    attrs: dict[str, Any] = {}
+    attr_of: dict[str, str] = {}
+    for i, f in enumerate(merged):
+        make = FIELD_TYPES.get(f.type)
+        if make is None:
+            continue
+        attr = f"wiki_{i}"
+        attrs[attr] = make(f, hints.get(f.name, {}))
+        attr_of[f.name] = attr
+    # The plain submit is hidden when every primary provider brings its own
+    # button (as Special:UserLogin does).
+    primaries = [r for r in requests if r.required == PRIMARY_REQUIRED]
+    has_default_submit = not primaries or any(r.button is None for r in primaries)
+    if has_default_submit:
+        attrs["wl_submit"] = SubmitField(submit_label, name=SUBMIT)
+
+    form_cls = type("WikiAuthForm", (AuthForm,), attrs)
+    form = form_cls(formdata=formdata, data=_form_data(values or {}, attr_of))
+    form.by_name = {name: form[attr] for name, attr in attr_of.items()}
+    views = [
+        FieldView(auth=f, field=form.by_name.get(f.name), required=f.name in required)
+        for f in merged
+    ]
+    return BuiltForm(form=form, requests=requests, fields=views, has_default_submit=has_default_submit)
+
+
+def _form_data(values: dict[str, Any], attr_of: dict[str, str]) -> dict[str, Any]:
+    return {attr_of[name]: value for name, value in values.items() if name in attr_of}
+
+
+def _filled(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip() != ""
+    return bool(value)

@@ -1,0 +1,173 @@
+"""Routes of the login flow: the form, its steps, the identity provider's callback."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import requests
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+
+from wiki import WikiError
+
+from . import login_flow, wiki_session
+from .csrf import csrf
+from .forms import build_form
+from .login_flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
+
+bp = Blueprint("login", __name__)
+
+
+def _start_or_error(action: str, **kwargs):
+    """A fresh flow rendered, or a clear page if the wiki cannot be asked."""
+    client = wiki_session.wiki_client()
+    try:
+        flow = login_flow.start(action, client, **kwargs)
+    except WikiError as exc:
+        return render_template(
+            "message.html",
+            title="The wiki is not answering",
+            message=login_flow.describe_wiki_error(exc),
+            retry_url=request.full_path if request.method == "GET" else url_for(PAGES[action].form_endpoint),
+            status=login_flow.error_status(exc),
+        ), login_flow.error_status(exc)
+    return login_flow.render_flow(flow)
+
+
+def _form_page(action: str):
+    returnto = login_flow.safe_returnto(request.args.get("returnto"))
+    flow = Flow.load(action)
+    # A step after the first (a two-factor code) stays on screen across reloads;
+    # anything else gets fresh fields (a new captcha) and a fresh token.
+    if flow and flow.stage == CONTINUE and "restart" not in request.args:
+        return login_flow.render_flow(flow)
+    values = {}
+    if flow and "restart" in request.args:
+        values = flow.values
+    return _start_or_error(action, returnto=returnto or (flow.returnto if flow else ""), values=values)
+
+
+def _form_post(action: str):
+    flow = Flow.load(action)
+    pages = PAGES[action]
+    if flow is None or flow.stage not in (BEGIN, CONTINUE):
+        # Expired or never started here: nothing is sent to the wiki; the form
+        # comes back with what was typed, except secrets.
+        username = request.form.get("username", "")[:255]
+        return _start_or_error(
+            action,
+            returnto=login_flow.safe_returnto(request.args.get("returnto")),
+            values={"username": username} if username else {},
+            message="This form had expired, so nothing was sent. Please check it and try again.",
+            message_kind="warning",
+        )
+    built = build_form(
+        flow.auth_requests,
+        submit_label=pages.submit if flow.stage == BEGIN else pages.continue_submit,
+        formdata=request.form,
+        new_password=pages.new_password,
+    )
+    valid = built.form.validate()
+    # Each check marks its fields; all of them run so every problem shows at once.
+    too_long = built.too_long()
+    missing = built.missing_required()
+    if not valid or too_long or missing:
+        return login_flow.render_flow(flow, built, status=422)
+    return login_flow.submit(flow, built)
+
+
+@bp.get("/login")
+def login():
+    """The login form, built from what the wiki asks for."""
+    return _form_page("login")
+
+
+@bp.post("/login")
+def login_post():
+    """One step of the login: the first form or a continuation (captcha, two-factor code)."""
+    return _form_post("login")
+
+
+@bp.post("/login/existing-account")
+def login_existing_account():
+    """After RESTART: log in with an existing account, keeping the provider's identity."""
+    flow = Flow.load("login") or Flow.load("create")
+    preserve = bool(flow and flow.stage == RESTARTED and flow.can_preserve_state)
+    return _start_or_error(
+        "login",
+        returnto=flow.returnto if flow else "",
+        preserve_state=preserve,
+        can_preserve_state=preserve,
+        message="Log in with your wiki account; it will be linked to the identity you just used."
+        if preserve else "",
+        message_kind="notice",
+    )
+
+
+@bp.route("/login/return", methods=["GET", "POST"])
+@csrf.exempt  # the identity provider posts here; the one-time value protects it
+def callback():
+    """Where the identity provider sends the browser back (our ``loginreturnurl``)."""
+    items = list(request.args.items(multi=True))
+    if request.method == "POST":
+        items += list(request.form.items(multi=True))
+    given = next((v for k, v in items if k == "wlstate"), None)
+    cookie_name = current_app.config["SESSION_COOKIE_NAME"]
+    if request.method == "POST" and cookie_name not in request.cookies:
+        # A cross-site form POST carries no SameSite=Lax cookie: post the same
+        # fields again from our own page, which does carry it.
+        return render_template("relay.html", items=items, action=url_for("login.callback")), 200
+    action = login_flow.take_callback_state(given)
+    flow = Flow.load(action) if action else None
+    if flow is None or flow.stage != login_flow.AWAY:
+        current_app.logger.warning("refused a login callback without a valid one-time value")
+        return render_template(
+            "message.html",
+            title="This login link is not valid any more",
+            message="It was already used, has expired, or was started in another browser. "
+                    "Nothing was sent to the wiki. Please start again.",
+            retry_url=url_for("login.login"),
+            retry_label="Start again",
+            status=400,
+        ), 400
+    params = login_flow.callback_params(items, flow.api)
+    if params is None:
+        Flow.clear()
+        abort(413)
+    # Keep the provider's code server-side and leave this URL at once, so it
+    # lingers in no address bar, history or Referer.
+    flow.callback_params = params
+    flow.save()
+    return redirect(url_for("login.resume"), code=303)
+
+
+@bp.get("/login/resume")
+def resume():
+    """Continue the flow with what the identity provider sent back."""
+    flow = Flow.load("login") or Flow.load("create")
+    if flow is None or flow.callback_params is None:
+        return redirect(url_for("login.login"), code=303)
+    params, flow.callback_params = flow.callback_params, None
+    flow.stage = CONTINUE
+    return login_flow.send_step(flow, params)
+
+
+@bp.get("/login/wiki-image")
+def wiki_image():
+    """An image from the wiki (an image captcha), fetched with this user's own wiki cookies."""
+    src = request.args.get("src", "")
+    parts = urlsplit(src)
+    if not src.startswith("/") or src.startswith("//") or parts.scheme or parts.netloc:
+        abort(404)
+    site = wiki_session.wiki().siteinfo()
+    client = wiki_session.wiki_client(lang=False)
+    try:
+        resp = client.http.get(site.server + src, timeout=client.wiki.timeout)
+    except requests.RequestException:
+        abort(502)
+    wiki_session.save_cookies(client)
+    content_type = resp.headers.get("Content-Type", "")
+    if resp.status_code != 200 or not content_type.startswith("image/"):
+        abort(404)
+    return FlaskResponse(resp.content, content_type=content_type,
+                         headers={"Cache-Control": "no-store"})

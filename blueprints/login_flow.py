@@ -1,0 +1,359 @@
+"""One AuthManager flow (log in, or create an account), from the first form to PASS.
+
+The data flows one way: the wiki describes fields -> we build a form -> the user
+submits -> we post to the wiki -> the wiki answers a status -> ``HANDLERS`` renders
+the next step or finishes.  Each status is handled in exactly one function.
+
+What survives between requests is a ``Flow`` in the server-side session: the
+wiki's field descriptions, its token, where to go afterwards and what the user
+typed that is not secret.  Passwords and codes exist only while one request runs.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from wiki import AUTH_ACTIONS, AuthAction, AuthRequest, AuthResult, WikiAPIError, WikiClient, WikiError
+from wiki.authn import FAIL, PASS, REDIRECT, REQUIRED, RESTART, UI
+
+from . import wiki_session
+from .forms import BuiltForm, build_form
+from .wiki_html import plain_text
+
+log = logging.getLogger("wiki_login.auth")
+
+# Begin: the first form (fields from authmanagerinfo).  Continue: a UI step
+# (two-factor code, ...).  Redirect: the browser is away at an identity provider.
+# Restart: the provider vouched for someone the wiki does not know.
+BEGIN, CONTINUE, AWAY, RESTARTED = "begin", "continue", "redirect", "restart"
+
+# The wiki says this when it no longer knows the flow (its session expired).
+NOT_IN_PROGRESS = {"authmanager-authn-not-in-progress", "authmanager-create-not-in-progress"}
+
+# API parameters a callback must never set, whatever an identity provider sends back.
+RESERVED_PARAMS = {
+    "action", "format", "formatversion", "uselang", "variant", "errorformat", "errorlang",
+    "errorsuselocal", "assert", "assertuser", "maxlag", "smaxage", "maxage", "requestid",
+    "servedby", "curtimestamp", "responselanginfo", "origin", "crossorigin", "centralauthtoken",
+}
+MAX_CALLBACK_PARAMS = 40
+MAX_CALLBACK_VALUE = 8192
+
+
+@dataclass
+class Flow:
+    """A half-finished login or account creation, as kept in the session."""
+
+    action: str  # "login" or "create"
+    stage: str
+    requests: list[dict[str, Any]]  # AuthRequest.to_api() of the step on screen
+    token: str
+    returnto: str = ""
+    message: str = ""  # the wiki's HTML message for this step
+    message_kind: str = "error"
+    values: dict[str, Any] = field(default_factory=dict)  # never anything sensitive
+    provider: str = ""
+    preserve_state: bool = False
+    can_preserve_state: bool = False
+    callback_params: dict[str, Any] | None = None
+    can_create_accounts: bool = False
+    started: float = field(default_factory=time.time)
+
+    @property
+    def api(self) -> AuthAction:
+        return AUTH_ACTIONS[self.action]
+
+    @property
+    def auth_requests(self) -> list[AuthRequest]:
+        return [AuthRequest.from_api(r) for r in self.requests]
+
+    def save(self) -> None:
+        session[wiki_session.FLOW] = asdict(self)
+
+    @classmethod
+    def load(cls, action: str) -> "Flow | None":
+        """The flow in progress for ``action``, or None if there is none or it expired."""
+        data = session.get(wiki_session.FLOW)
+        if not isinstance(data, dict) or data.get("action") != action:
+            return None
+        try:
+            flow = cls(**data)
+        except TypeError:  # stored by an older version of the app
+            return None
+        if time.time() - flow.started > current_app.config["LOGIN_FLOW_TTL"]:
+            return None
+        return flow
+
+    @staticmethod
+    def clear() -> None:
+        session.pop(wiki_session.FLOW, None)
+        session.pop(wiki_session.CALLBACK, None)
+
+
+# --- pages for each action -----------------------------------------------------
+
+@dataclass(frozen=True)
+class ActionPages:
+    """What differs between logging in and creating an account: words and endpoints."""
+
+    title: str
+    submit: str
+    continue_submit: str
+    form_endpoint: str
+    new_password: bool
+
+
+PAGES = {
+    "login": ActionPages("Log in", "Log in", "Continue", "login.login", False),
+    "create": ActionPages("Create account", "Create your account", "Continue", "login.create", True),
+}
+
+
+def start(action: str, client: WikiClient, *, returnto: str = "", values: dict[str, Any] | None = None,
+          message: str = "", message_kind: str = "error", preserve_state: bool = False,
+          can_preserve_state: bool = False) -> Flow:
+    """A new flow with the wiki's current fields and a token: one request to the wiki."""
+    token, info = client.auth_info(AUTH_ACTIONS[action])
+    wiki_session.save_cookies(client)
+    flow = Flow(
+        action=action,
+        stage=BEGIN,
+        requests=[r.to_api() for r in info.requests],
+        token=token,
+        returnto=returnto,
+        values=values or {},
+        message=message,
+        message_kind=message_kind,
+        preserve_state=preserve_state,
+        can_preserve_state=can_preserve_state,
+        can_create_accounts=info.can_create_accounts,
+    )
+    flow.save()
+    return flow
+
+
+def render_flow(flow: Flow, built: BuiltForm | None = None, *, error: str = "", status: int = 200):
+    """The page for the flow's current step."""
+    pages = PAGES[flow.action]
+    if built is None:
+        built = build_form(
+            flow.auth_requests,
+            submit_label=pages.submit if flow.stage == BEGIN else pages.continue_submit,
+            values=flow.values,
+            new_password=pages.new_password,
+        )
+    site = wiki_session.wiki().siteinfo()
+    unsupported = [r for r in flow.auth_requests if _unsupported(r)]
+    return render_template(
+        "auth_form.html",
+        flow=flow,
+        pages=pages,
+        built=built,
+        error=error,
+        unsupported=unsupported,
+        wiki_login_url=site.page_url("Special:UserLogin"),
+        user=wiki_session.current_user(),
+    ), status
+
+
+def submit(flow: Flow, built: BuiltForm) -> Response | tuple:
+    """Send the user's form for this step to the wiki and handle what it says."""
+    chosen = built.chosen_requests()
+    params = built.api_params()
+    pressed = built.pressed_button()
+    if pressed:
+        req = next(r for r in chosen if r.button and r.button.name == pressed)
+        flow.provider = plain_text(req.provider) or plain_text(req.button.label)
+    if flow.stage == BEGIN:
+        lasting = _lasting_field_names(built.requests)
+        flow.values = {k: v for k, v in built.kept_values().items() if k in lasting}
+    params[f"{flow.api.prefix}requests"] = "|".join(r.id for r in chosen)
+    return send_step(flow, params)
+
+
+def send_step(flow: Flow, params: dict[str, Any]) -> Response | tuple:
+    """Post one step (the first, or a continuation) and dispatch on the status."""
+    prefix = flow.api.prefix
+    if flow.stage == BEGIN:
+        params[f"{prefix}returnurl"] = callback_url(flow.action)
+        if flow.preserve_state:
+            params[f"{prefix}preservestate"] = "1"
+    else:
+        params[f"{prefix}continue"] = "1"
+    client = wiki_session.wiki_client()
+    began = time.monotonic()
+    try:
+        result, flow.token = client.authenticate(flow.api, flow.token, params)
+    except WikiError as exc:
+        wiki_session.save_cookies(client)
+        flow.save()
+        return render_flow(flow, error=describe_wiki_error(exc), status=error_status(exc))
+    finally:
+        params.clear()  # drop our only reference to the secrets at once
+    wiki_session.save_cookies(client)
+    log_outcome(flow, result, time.monotonic() - began)
+    return HANDLERS[result.status](flow, client, result)
+
+
+# --- one function a status ----------------------------------------------------------
+
+def on_pass(flow: Flow, client: WikiClient, result: AuthResult) -> Response:
+    username = result.username or flow.values.get("username", "")
+    returnto = flow.returnto
+    wiki_session.start_user_session(username, client)
+    return redirect(returnto or url_for("account.home"), code=303)
+
+
+def on_fail(flow: Flow, client: WikiClient, result: AuthResult):
+    kept = flow.values  # the first form's non-secret inputs, e.g. the username
+    if result.messagecode in NOT_IN_PROGRESS:
+        message = ("The wiki no longer remembers this attempt (it took too long, "
+                   "or the wiki was restarted). Please start again.")
+    else:
+        message = result.message or f"The wiki refused this ({result.messagecode or 'no reason given'})."
+    # Fields are fetched again: after a failure the wiki may ask for more (a captcha).
+    new = start(flow.action, client, returnto=flow.returnto, values=kept, message=message,
+                can_preserve_state=result.canpreservestate, preserve_state=flow.preserve_state)
+    return render_flow(new, status=200)
+
+
+def on_ui(flow: Flow, client: WikiClient, result: AuthResult):
+    # The same step again means the last answer was not accepted.
+    flow.message_kind = "error" if flow.stage == CONTINUE else "notice"
+    flow.stage = CONTINUE
+    flow.requests = [r.to_api() for r in result.requests]
+    flow.message = result.message
+    flow.save()
+    return render_flow(flow)
+
+
+def on_redirect(flow: Flow, client: WikiClient, result: AuthResult):
+    target = result.redirecttarget
+    if urlsplit(target).scheme.lower() not in ("http", "https") or not urlsplit(target).netloc:
+        Flow.clear()
+        return render_template(
+            "message.html",
+            title="This sign-in cannot continue",
+            message="The wiki tried to send you to an address that is not a web page. "
+                    "Nothing was sent there. Please start again, or tell the wiki's administrators.",
+            status=502,
+        ), 502
+    flow.stage = AWAY
+    flow.requests = [r.to_api() for r in result.requests]
+    flow.save()
+    return redirect(target, code=303)
+
+
+def on_restart(flow: Flow, client: WikiClient, result: AuthResult):
+    flow.stage = RESTARTED
+    flow.message = result.message
+    flow.can_preserve_state = result.canpreservestate
+    flow.save()
+    return render_template(
+        "restart.html", flow=flow, provider=flow.provider or "The identity provider",
+        user=wiki_session.current_user(),
+    ), 200
+
+
+HANDLERS: dict[str, Callable[[Flow, WikiClient, AuthResult], Any]] = {
+    PASS: on_pass,
+    FAIL: on_fail,
+    UI: on_ui,
+    REDIRECT: on_redirect,
+    RESTART: on_restart,
+}
+
+
+# --- the REDIRECT callback's one-time value -------------------------------------------
+
+def callback_url(action: str) -> str:
+    """Our absolute return URL with a fresh one-time value bound to this browser's session."""
+    value = secrets.token_urlsafe(24)
+    session[wiki_session.CALLBACK] = {"value": value, "action": action, "at": time.time()}
+    return public_url(url_for("login.callback", wlstate=value))
+
+
+def take_callback_state(given: str | None) -> str | None:
+    """Check and consume the one-time value; the action it was for, or None."""
+    stored = session.pop(wiki_session.CALLBACK, None)
+    if not isinstance(stored, dict) or not given or not isinstance(stored.get("value"), str):
+        return None
+    if time.time() - float(stored.get("at", 0)) > current_app.config["LOGIN_FLOW_TTL"]:
+        return None
+    if not hmac.compare_digest(stored["value"].encode(), given.encode()):
+        return None
+    return stored.get("action")
+
+
+def callback_params(items: list[tuple[str, str]], action: AuthAction) -> dict[str, Any] | None:
+    """The provider's parameters to pass on to the wiki, or None if they are unreasonable."""
+    params: dict[str, Any] = {}
+    for key, value in items:
+        if key == "wlstate" or key in RESERVED_PARAMS or key.startswith(action.prefix):
+            continue
+        if len(params) >= MAX_CALLBACK_PARAMS or len(value) > MAX_CALLBACK_VALUE or len(key) > 100:
+            return None
+        params[key] = value
+    return params
+
+
+# --- helpers ------------------------------------------------------------------------
+
+def public_url(path: str) -> str:
+    """An absolute URL on this app, from PUBLIC_URL (or the request when unset)."""
+    base = current_app.config["PUBLIC_URL"] or request.host_url
+    return base.rstrip("/") + path
+
+
+def safe_returnto(value: str | None) -> str:
+    """``value`` if it is a path on this app, else "" (never an open redirect)."""
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
+        return ""
+    if any(c in value for c in "\\\r\n\t\0") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return ""
+    return value
+
+
+def describe_wiki_error(exc: WikiError) -> str:
+    """A sentence a person can act on."""
+    if isinstance(exc, WikiAPIError):
+        if exc.code == "readonly":
+            return f"The wiki is read-only at the moment ({exc.info or 'maintenance'}). Please try again later."
+        if exc.code in ("maxlag", "ratelimited"):
+            return "The wiki is busy and asked us to slow down. Please try again in a minute."
+        return f"The wiki could not do this: {exc.info or exc.code} ({exc.code}). Please try again."
+    return f"{exc} Please try again in a moment; what you typed (except passwords) is kept."
+
+
+def error_status(exc: WikiError) -> int:
+    return 503 if not isinstance(exc, WikiAPIError) else 502
+
+
+def log_outcome(flow: Flow, result: AuthResult, seconds: float) -> None:
+    """One line per step: who, what, which provider, how long. Never a secret."""
+    log.info(
+        "auth action=%s status=%s user=%s provider=%s messagecode=%s duration_ms=%d",
+        flow.action, result.status, result.username or flow.values.get("username", "-"),
+        flow.provider or "-", result.messagecode or "-", seconds * 1000,
+    )
+
+
+def _lasting_field_names(requests: list[AuthRequest]) -> set[str]:
+    # Fields of required side requests (a captcha) belong to one attempt only.
+    return {f.name for r in requests if r.required != REQUIRED for f in r.fields}
+
+
+def _unsupported(req: AuthRequest) -> bool:
+    # WebAuthn needs the browser to talk to the wiki's own domain.
+    return "webauthn" in req.id.lower()

@@ -1,0 +1,74 @@
+"""The wiki's own HTML (messages, labels, captcha questions), made safe to show.
+
+We ask the wiki for HTML messages so links and emphasis come through as the
+wiki meant them; nh3 keeps a small allow-list and drops everything else
+(scripts, styles, event handlers, forms).  Images are kept only when they come
+from the wiki, and are then fetched through this app with the user's own wiki
+cookies (an image captcha is tied to the user's wiki session).
+"""
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+from flask import url_for
+from markupsafe import Markup
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "bdi", "bdo", "br", "code", "dd", "del", "dfn", "div", "dl", "dt", "em",
+    "i", "img", "ins", "kbd", "li", "ol", "p", "q", "s", "samp", "small", "span", "strong",
+    "sub", "sup", "u", "ul", "var",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "*": {"dir", "lang", "class"},
+}
+
+
+def sanitize(html: str | None, wiki_base: str | None = None) -> Markup:
+    """The wiki's HTML with only harmless markup left.
+
+    ``wiki_base`` (the wiki's server URL) resolves relative links so they point
+    at the wiki rather than at us, and lets wiki images through our image proxy.
+    """
+    if not html:
+        return Markup("")
+
+    def attribute_filter(tag: str, attr: str, value: str) -> str | None:
+        if tag == "a" and attr == "href":
+            return urljoin(wiki_base + "/", value) if wiki_base else value
+        if tag == "img" and attr == "src":
+            return _proxied_image(value, wiki_base)
+        return value
+
+    cleaned = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=attribute_filter,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(cleaned)
+
+
+def plain_text(html: str | None) -> str:
+    """The text of the wiki's HTML, for places where markup has no business (titles, logs)."""
+    return nh3.clean(html or "", tags=set()).strip()
+
+
+def _proxied_image(src: str, wiki_base: str | None) -> str | None:
+    if not wiki_base:
+        return None
+    absolute = urljoin(wiki_base + "/", src)
+    if _origin(absolute) != _origin(wiki_base):
+        return None  # someone else's image: never fetched by us, never shown
+    parts = urlsplit(absolute)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return url_for("login.wiki_image", src=path)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()

@@ -1,0 +1,84 @@
+"""What a browser user's server-side session holds, and nothing else.
+
+The browser has only an opaque session id.  Behind it, in the store:
+- ``wiki_cookies``: this user's wiki cookies (their own requests session, serialised);
+- ``user``: the wiki user name once logged in;
+- ``flow``: a half-finished login (see ``login_flow.Flow``): field descriptions,
+  the wiki's token, non-secret values to show again;
+- ``callback``: the one-time value that ties a REDIRECT callback to this browser.
+Never a password, a two-factor code or any field the wiki marks sensitive.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import current_app, request, session
+
+from wiki import Wiki, WikiClient, WikiError
+
+WIKI_COOKIES = "wiki_cookies"
+USER = "user"
+FLOW = "flow"
+CALLBACK = "callback"
+
+
+def wiki() -> Wiki:
+    """The app-wide wiki handle."""
+    return current_app.extensions["wiki"]
+
+
+def user_language() -> str | None:
+    """The wiki language that best fits the browser's Accept-Language, if any."""
+    if not request.accept_languages:
+        return None
+    try:
+        languages = wiki().siteinfo().languages
+    except WikiError:  # no language list is no reason to fail a page
+        return None
+    best = request.accept_languages.best_match(list(languages))
+    return languages.get(best) if best else None
+
+
+def client_address() -> str | None:
+    """The browser's address, to pass on to the wiki when the app is configured to."""
+    if not current_app.config["WIKI_FORWARD_CLIENT_IP"]:
+        return None
+    return request.remote_addr
+
+
+def wiki_client(*, lang: bool = True) -> WikiClient:
+    """A client that acts with this browser user's wiki cookies, and no one else's."""
+    return wiki().client(
+        session.get(WIKI_COOKIES),
+        lang=user_language() if lang else None,
+        forwarded_for=client_address(),
+    )
+
+
+def save_cookies(client: WikiClient) -> None:
+    """Keep what the wiki set, for this browser's next request."""
+    session[WIKI_COOKIES] = client.export_cookies()
+
+
+def current_user() -> str | None:
+    """The wiki user name this browser is logged in as, or None."""
+    return session.get(USER)
+
+
+def start_user_session(username: str, client: WikiClient) -> None:
+    """Make the logged-in wiki session this browser's, under a new session id.
+
+    Everything else is dropped: a session id planted before login (fixation)
+    must not carry anything into the logged-in session.
+    """
+    session.clear()
+    session[USER] = username
+    session["logged_in_at"] = int(time.time())
+    save_cookies(client)
+    current_app.session_interface.regenerate(session)
+
+
+def end_user_session() -> None:
+    """Forget everything: the store entry is deleted and the cookie cleared."""
+    session.clear()
+    session.modified = True

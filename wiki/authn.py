@@ -1,0 +1,226 @@
+"""Typed views of AuthManager's API answers (authmanagerinfo, clientlogin, createaccount).
+
+MediaWiki describes what it wants from the user as a list of *authentication
+requests*, each with fields.  We ask for them unmerged (per request) because a
+merged list forgets which fields belong to which request: a password field is
+"optional" in the merged list as soon as a button provider sits beside it, and
+a pressed button must name its own request in ``loginrequests``.  ``merge_fields``
+rebuilds the merged view exactly as ``AuthenticationRequest::mergeFieldInfo`` does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import WikiResponseError
+
+# The statuses of AuthenticationResponse (includes/auth/AuthenticationResponse.php).
+PASS, FAIL, UI, REDIRECT, RESTART = "PASS", "FAIL", "UI", "REDIRECT", "RESTART"
+STATUSES = frozenset({PASS, FAIL, UI, REDIRECT, RESTART})
+
+OPTIONAL, REQUIRED, PRIMARY_REQUIRED = "optional", "required", "primary-required"
+
+
+@dataclass(frozen=True)
+class AuthField:
+    """One field of an authentication request, as the wiki describes it."""
+
+    name: str
+    type: str  # string, password, hidden, select, multiselect, checkbox, button, null
+    label: str = ""  # HTML (we ask for messageformat=html)
+    help: str = ""  # HTML
+    optional: bool = False
+    sensitive: bool = False
+    value: str | None = None  # hidden fields, null fields (e.g. a captcha question)
+    options: tuple[tuple[str, str], ...] = ()  # select/multiselect: (value, label)
+
+    @classmethod
+    def from_api(cls, name: str, data: dict[str, Any]) -> "AuthField":
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            raise WikiResponseError(f"field {name!r} has no type")
+        options = data.get("options") or {}
+        if not isinstance(options, dict):
+            options = {}
+        value = data.get("value")
+        return cls(
+            name=name,
+            type=data["type"],
+            label=_text(data.get("label")),
+            help=_text(data.get("help")),
+            optional=bool(data.get("optional", False)),
+            sensitive=bool(data.get("sensitive", False)),
+            value=None if value is None else str(value),
+            options=tuple((str(k), _text(v)) for k, v in options.items()),
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": self.type,
+            "label": self.label,
+            "help": self.help,
+            "optional": self.optional,
+            "sensitive": self.sensitive,
+        }
+        if self.value is not None:
+            data["value"] = self.value
+        if self.options:
+            data["options"] = dict(self.options)
+        return data
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    """One AuthenticationRequest: an id, how required it is, and its fields."""
+
+    id: str
+    required: str = OPTIONAL
+    provider: str = ""
+    account: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    fields: tuple[AuthField, ...] = ()
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> "AuthRequest":
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise WikiResponseError("an authentication request has no id")
+        raw_fields = data.get("fields") or {}
+        if not isinstance(raw_fields, dict):
+            raise WikiResponseError(f"request {data['id']!r} has malformed fields")
+        metadata = data.get("metadata")
+        return cls(
+            id=data["id"],
+            required=data.get("required", OPTIONAL),
+            provider=_text(data.get("provider")),
+            account=_text(data.get("account")),
+            metadata=metadata if isinstance(metadata, dict) else {},
+            fields=tuple(AuthField.from_api(n, f) for n, f in raw_fields.items()),
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "required": self.required,
+            "provider": self.provider,
+            "account": self.account,
+            "metadata": self.metadata,
+            "fields": {f.name: f.to_api() for f in self.fields},
+        }
+
+    @property
+    def button(self) -> AuthField | None:
+        """The request's button field, if it is a provider's own button."""
+        return next((f for f in self.fields if f.type == "button"), None)
+
+
+def merge_fields(requests: list[AuthRequest]) -> list[AuthField]:
+    """Merge the requests' fields into one form, as MediaWiki's mergeFieldInfo does.
+
+    A field is optional when every request that has it says so; a primary
+    request's own required field counts as optional unless every primary
+    request requires it (the user picks one primary provider).
+    """
+    primaries = [r for r in requests if r.required == PRIMARY_REQUIRED]
+    shared_required: set[str] | None = None
+    for req in primaries:
+        names = {f.name for f in req.fields if not f.optional}
+        shared_required = names if shared_required is None else shared_required & names
+    shared_required = shared_required or set()
+
+    merged: dict[str, AuthField] = {}
+    for req in requests:
+        for f in req.fields:
+            optional = f.optional or req.required == OPTIONAL or (
+                req.required == PRIMARY_REQUIRED and f.name not in shared_required
+            )
+            if f.name not in merged:
+                merged[f.name] = replace(f, optional=optional)
+                continue
+            prev = merged[f.name]
+            if prev.type != f.type:
+                raise WikiResponseError(f"field {f.name!r} has two types: {prev.type}, {f.type}")
+            options = dict(prev.options)
+            for k, v in f.options:
+                options.setdefault(k, v)
+            merged[f.name] = replace(
+                prev,
+                optional=prev.optional and optional,
+                sensitive=prev.sensitive or f.sensitive,
+                options=tuple(options.items()),
+            )
+    return list(merged.values())
+
+
+def required_field_names(requests: list[AuthRequest]) -> set[str]:
+    """Names of the fields the wiki needs for *these* requests to be used at all.
+
+    The wiki silently drops a request whose required field is missing, so the
+    form checks these first and says which field is empty.
+    """
+    names: set[str] = set()
+    for req in requests:
+        if req.required == OPTIONAL:
+            continue
+        names.update(f.name for f in req.fields if not f.optional and f.type not in ("null", "button", "checkbox"))
+    return names
+
+
+@dataclass(frozen=True)
+class AuthInfo:
+    """authmanagerinfo: what the wiki will ask, plus a few flags."""
+
+    requests: tuple[AuthRequest, ...]
+    can_authenticate_now: bool = True
+    can_create_accounts: bool = False
+    can_link_accounts: bool = False
+    has_preserved_state: bool = False
+    preserved_username: str = ""
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> "AuthInfo":
+        if not isinstance(data, dict) or not isinstance(data.get("requests"), list):
+            raise WikiResponseError("authmanagerinfo has no requests")
+        return cls(
+            requests=tuple(AuthRequest.from_api(r) for r in data["requests"]),
+            can_authenticate_now=bool(data.get("canauthenticatenow", True)),
+            can_create_accounts=bool(data.get("cancreateaccounts", False)),
+            can_link_accounts=bool(data.get("canlinkaccounts", False)),
+            has_preserved_state=bool(data.get("haspreservedstate", False)),
+            preserved_username=str(data.get("preservedusername") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """The answer to clientlogin / createaccount / linkaccount."""
+
+    status: str
+    message: str = ""  # HTML
+    messagecode: str = ""
+    requests: tuple[AuthRequest, ...] = ()
+    redirecttarget: str = ""
+    username: str = ""
+    canpreservestate: bool = False
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> "AuthResult":
+        if not isinstance(data, dict):
+            raise WikiResponseError("the wiki's answer has no result")
+        status = data.get("status")
+        if status not in STATUSES:
+            raise WikiResponseError(f"the wiki answered with an unknown status {status!r}")
+        raw_requests = data.get("requests") or []
+        if not isinstance(raw_requests, list):
+            raise WikiResponseError("the wiki's answer has malformed requests")
+        return cls(
+            status=status,
+            message=_text(data.get("message")),
+            messagecode=str(data.get("messagecode") or ""),
+            requests=tuple(AuthRequest.from_api(r) for r in raw_requests),
+            redirecttarget=str(data.get("redirecttarget") or ""),
+            username=str(data.get("username") or ""),
+            canpreservestate=bool(data.get("canpreservestate", False)),
+        )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,285 @@
+"""The MediaWiki Action API, one user at a time, over one connection pool for all users.
+
+``Wiki`` is the app-wide handle (where the wiki is, how to reach it, its cached
+siteinfo); ``Wiki.client(cookies)`` gives a ``WikiClient`` that acts with one
+user's cookies only.  Each client has its own ``requests.Session`` (its own
+cookie jar) but mounts the shared ``HTTPAdapter``, so TCP connections are kept
+alive and reused across users while cookies never are.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from http.cookiejar import Cookie
+from typing import Any, Iterable
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .authn import AuthInfo, AuthResult
+from .errors import BadToken, WikiAPIError, WikiResponseError, WikiUnavailable, api_error
+
+log = logging.getLogger(__name__)
+
+# A serialisable cookie: name, value, domain, path, expires (or None), secure.
+StoredCookie = list[Any]
+
+
+@dataclass(frozen=True)
+class AuthAction:
+    """The names AuthManager's API modules use for one action (login, create, link)."""
+
+    module: str  # clientlogin, createaccount, linkaccount
+    prefix: str  # login, create, link
+    token_type: str  # login, createaccount, csrf
+    requests_for: str  # amirequestsfor=...
+
+
+AUTH_ACTIONS = {
+    "login": AuthAction("clientlogin", "login", "login", "login"),
+    "create": AuthAction("createaccount", "create", "createaccount", "create"),
+    "link": AuthAction("linkaccount", "link", "csrf", "link"),
+}
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """The few facts about the wiki that pages need."""
+
+    name: str
+    server: str
+    article_path: str
+    lang: str
+    rtl: bool
+    generator: str
+    # BCP 47 tag (lower case) -> MediaWiki language code, for uselang.
+    languages: dict[str, str] = field(default_factory=dict)
+
+    def page_url(self, title: str) -> str:
+        return self.server + self.article_path.replace("$1", title.replace(" ", "_"))
+
+
+def make_adapter(pool_size: int = 32) -> HTTPAdapter:
+    """One pool of keep-alive connections to the wiki, shared by every user's client."""
+    return HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+
+
+class Wiki:
+    """The wiki as the whole app sees it."""
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        user_agent: str,
+        timeout: float = 10.0,
+        adapter: HTTPAdapter | None = None,
+        siteinfo_ttl: float = 3600.0,
+    ):
+        self.api_url = api_url
+        self.user_agent = user_agent
+        self.timeout = timeout
+        self.adapter = adapter or make_adapter()
+        self._siteinfo_ttl = siteinfo_ttl
+        self._siteinfo: SiteInfo | None = None
+        self._siteinfo_at = 0.0
+        self._lock = threading.Lock()
+
+    def client(
+        self,
+        cookies: Iterable[StoredCookie] | None = None,
+        *,
+        lang: str | None = None,
+        forwarded_for: str | None = None,
+    ) -> "WikiClient":
+        """A client acting with these cookies only (none: an anonymous visitor)."""
+        return WikiClient(self, cookies or (), lang=lang, forwarded_for=forwarded_for)
+
+    def siteinfo(self) -> SiteInfo:
+        """The wiki's name and languages, fetched once and kept for ``siteinfo_ttl``."""
+        with self._lock:
+            if self._siteinfo and time.monotonic() - self._siteinfo_at < self._siteinfo_ttl:
+                return self._siteinfo
+        data = self.client().get(action="query", meta="siteinfo", siprop="general|languages")
+        try:
+            general = data["query"]["general"]
+            languages = {
+                str(lang.get("bcp47") or lang["code"]).lower(): lang["code"]
+                for lang in data["query"].get("languages", [])
+            }
+            info = SiteInfo(
+                name=general["sitename"],
+                server=general["server"],
+                article_path=general["articlepath"],
+                lang=general.get("lang", "en"),
+                rtl=bool(general.get("rtl", False)),
+                generator=general.get("generator", ""),
+                languages=languages,
+            )
+        except (KeyError, TypeError) as exc:
+            raise WikiResponseError(f"siteinfo lacks {exc}") from exc
+        with self._lock:
+            self._siteinfo, self._siteinfo_at = info, time.monotonic()
+        return info
+
+
+class WikiClient:
+    """The API as one user: their cookies, their language, nobody else's."""
+
+    def __init__(
+        self,
+        wiki: Wiki,
+        cookies: Iterable[StoredCookie],
+        *,
+        lang: str | None = None,
+        forwarded_for: str | None = None,
+    ):
+        self.wiki = wiki
+        self.lang = lang
+        self.http = requests.Session()
+        self.http.mount("http://", wiki.adapter)
+        self.http.mount("https://", wiki.adapter)
+        self.http.headers["User-Agent"] = wiki.user_agent
+        if forwarded_for:
+            self.http.headers["X-Forwarded-For"] = forwarded_for
+        for c in cookies:
+            self.http.cookies.set_cookie(_cookie(*c))
+
+    # --- transport -------------------------------------------------------
+
+    def get(self, **params: Any) -> dict[str, Any]:
+        """A read. Retried once if the connection fails or the wiki is briefly unavailable."""
+        return self._call("GET", params)
+
+    def post(self, **params: Any) -> dict[str, Any]:
+        """A write. Never replayed: the wiki may have acted on it."""
+        return self._call("POST", params)
+
+    def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        params = {k: v for k, v in params.items() if v is not None}
+        params.setdefault("format", "json")
+        params.setdefault("formatversion", "2")
+        if self.lang:
+            params.setdefault("uselang", self.lang)
+        action = params.get("action", "?")
+        attempts = 2 if method == "GET" else 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                if method == "GET":
+                    resp = self.http.get(self.wiki.api_url, params=params, timeout=self.wiki.timeout)
+                else:
+                    # Everything in the body: sensitive fields must be POSTed, and
+                    # nothing secret should ever appear in a URL or a log line.
+                    resp = self.http.post(self.wiki.api_url, data=params, timeout=self.wiki.timeout)
+            except requests.Timeout as exc:
+                raise WikiUnavailable(f"The wiki did not answer within {self.wiki.timeout:g} seconds.") from exc
+            except requests.ConnectionError as exc:
+                if not last:
+                    continue
+                raise WikiUnavailable("The wiki could not be reached.") from exc
+            if resp.status_code in (502, 503, 504) and not last:
+                time.sleep(0.2)
+                continue
+            break
+        if resp.status_code >= 500:
+            raise WikiUnavailable(f"The wiki answered with a server error (HTTP {resp.status_code}).")
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise WikiResponseError(
+                f"The wiki's answer to {action} was not JSON (HTTP {resp.status_code})."
+            ) from exc
+        if not isinstance(data, dict):
+            raise WikiResponseError(f"The wiki's answer to {action} was not a JSON object.")
+        error = data.get("error")
+        if error is not None:
+            if not isinstance(error, dict):
+                raise WikiResponseError(f"The wiki's answer to {action} has a malformed error.")
+            raise api_error(str(error.get("code", "unknown")), str(error.get("info", "")))
+        if data.get("warnings"):
+            # The action and the wiki's words only: never the parameters, which
+            # may hold a password.
+            log.warning("wiki warnings for action=%s: %s", action, data["warnings"])
+        return data
+
+    # --- cookies -----------------------------------------------------------
+
+    def export_cookies(self) -> list[StoredCookie]:
+        """The user's wiki cookies, compact and JSON/msgpack-serialisable."""
+        return [
+            [c.name, c.value, c.domain, c.path, c.expires, bool(c.secure)]
+            for c in self.http.cookies
+            if not c.is_expired()
+        ]
+
+    # --- AuthManager -----------------------------------------------------------
+
+    def auth_info(self, action: AuthAction) -> tuple[str, AuthInfo]:
+        """The token and the fields for ``action``, in one request."""
+        data = self.get(
+            action="query",
+            meta="tokens|authmanagerinfo",
+            type=action.token_type,
+            amirequestsfor=action.requests_for,
+            amimessageformat="html",
+        )
+        try:
+            query = data["query"]
+            token = query["tokens"][f"{action.token_type}token"]
+            info = AuthInfo.from_api(query["authmanagerinfo"])
+        except (KeyError, TypeError) as exc:
+            raise WikiResponseError(f"authmanagerinfo answer lacks {exc}") from exc
+        return token, info
+
+    def token(self, token_type: str) -> str:
+        """A fresh token of one type."""
+        data = self.get(action="query", meta="tokens", type=token_type)
+        try:
+            return data["query"]["tokens"][f"{token_type}token"]
+        except (KeyError, TypeError) as exc:
+            raise WikiResponseError(f"tokens answer lacks {exc}") from exc
+
+    def authenticate(
+        self, action: AuthAction, token: str, params: dict[str, Any]
+    ) -> tuple[AuthResult, str]:
+        """Post one step of clientlogin/createaccount/linkaccount.
+
+        ``params`` are the unprefixed field values plus prefixed control
+        parameters (``loginreturnurl``, ``logincontinue``...).  On ``badtoken``
+        (an expired wiki session) a fresh token is fetched and the step sent
+        once more: the wiki refused it before doing anything.  Returns the result
+        and the token that worked.
+        """
+        for attempt in (0, 1):
+            body = dict(params)
+            body[f"{action.prefix}token"] = token
+            body[f"{action.prefix}messageformat"] = "html"
+            try:
+                data = self.post(action=action.module, **body)
+                break
+            except BadToken:
+                if attempt:
+                    raise
+                token = self.token(action.token_type)
+        result = data.get(action.module)
+        return AuthResult.from_api(result), token
+
+    def userinfo(self, *, props: str = "groups|rights") -> dict[str, Any]:
+        """``meta=userinfo`` for this client's user."""
+        data = self.get(action="query", meta="userinfo", uiprop=props)
+        try:
+            return data["query"]["userinfo"]
+        except (KeyError, TypeError) as exc:
+            raise WikiResponseError(f"userinfo answer lacks {exc}") from exc
+
+
+def _cookie(name: str, value: str, domain: str, path: str, expires: int | None, secure: bool) -> Cookie:
+    return requests.cookies.create_cookie(
+        name, value, domain=domain, path=path, expires=expires, secure=secure
+    )
+
+
+__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "Wiki", "WikiClient", "WikiAPIError", "make_adapter"]

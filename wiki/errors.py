@@ -1,0 +1,40 @@
+"""Typed failures of the wiki's API, so callers can tell a person what to do."""
+from __future__ import annotations
+
+
+class WikiError(Exception):
+    """Anything that went wrong talking to the wiki."""
+
+
+class WikiUnavailable(WikiError):
+    """The wiki could not be reached, was too slow, or answered with a server error."""
+
+
+class WikiResponseError(WikiError):
+    """The wiki answered, but not with the JSON we expected."""
+
+
+class WikiAPIError(WikiError):
+    """The API answered with an error object (``{"error": {"code": ..., "info": ...}}``)."""
+
+    def __init__(self, code: str, info: str = ""):
+        super().__init__(f"{code}: {info}" if info else code)
+        self.code = code
+        self.info = info
+
+
+class BadToken(WikiAPIError):
+    """The token we sent is not (or no longer) valid for this wiki session."""
+
+
+class NotLoggedIn(WikiAPIError):
+    """``assert=user`` failed: the wiki no longer knows this user's session."""
+
+
+def api_error(code: str, info: str = "") -> WikiAPIError:
+    """The most specific error class for an API error code."""
+    if code == "badtoken":
+        return BadToken(code, info)
+    if code in ("assertuserfailed", "assertnameduserfailed", "notloggedin"):
+        return NotLoggedIn(code, info)
+    return WikiAPIError(code, info)
