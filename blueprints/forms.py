@@ -23,12 +23,13 @@ from wtforms import (
 )
 from wtforms.fields.core import UnboundField
 
-from wiki.authn import PRIMARY_REQUIRED, AuthField, AuthRequest, merge_fields, required_field_names
+from wiki.authn import OPTIONAL, PRIMARY_REQUIRED, REQUIRED, AuthField, AuthRequest, merge_fields, required_field_names
 
 from .wiki_html import plain_text
 
 # Our own submit button; wiki field names never start with "wl_".
 SUBMIT = "wl_submit"
+REQUEST_ORDER = {PRIMARY_REQUIRED: 0, REQUIRED: 1, OPTIONAL: 2}
 # Longest value we accept in any field: long enough for any real credential,
 # short enough that nobody fills the store or the wiki with junk.
 MAX_FIELD_LENGTH = 2048
@@ -198,7 +199,9 @@ def build_form(
     ``formdata`` is the POSTed data (None to show a fresh form); ``values`` are
     earlier, non-secret inputs to show again.
     """
-    requests = list(requests)
+    # Drawn as Special:UserLogin does: the primary provider's fields first, then
+    # what every attempt needs (a captcha), then options (remember me).
+    requests = sorted(requests, key=lambda r: REQUEST_ORDER.get(r.required, 1))
     merged = merge_fields(requests)
     # Marked required in the page: what the plain submit needs (a provider's
     # own button carries formnovalidate, so it is never blocked by these).

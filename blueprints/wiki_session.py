@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 
 from wiki import Wiki, WikiClient, WikiError
 
@@ -36,7 +36,10 @@ def user_language() -> str | None:
     except WikiError:  # no language list is no reason to fail a page
         return None
     best = request.accept_languages.best_match(list(languages))
-    return languages.get(best) if best else None
+    code = languages.get(best) if best else None
+    if code:
+        g.page_lang = best
+    return code
 
 
 def client_address() -> str | None:

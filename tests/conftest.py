@@ -1,0 +1,215 @@
+"""Fixtures: real MediaWiki wikis, the app (in-process and over real HTTP), Chromium.
+
+The wikis are session-scoped (a fresh one installs and starts in seconds); the
+app is made fresh for each test with its own session store.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from tests.wikiserver import USERS, WikiServer, start_wiki
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SECRET = "test-secret-key-0123456789abcdef"
+
+
+# --- wikis ------------------------------------------------------------------------------
+
+def _wiki(name: str, **options: Any) -> Iterator[WikiServer]:
+    server = start_wiki(name, **options)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def wiki() -> Iterator[WikiServer]:
+    """A plain wiki: password login only. Users: tests.wikiserver.USERS."""
+    yield from _wiki("plain")
+
+
+@pytest.fixture(scope="session")
+def captcha_wiki() -> Iterator[WikiServer]:
+    """ConfirmEdit's QuestyCaptcha on every login."""
+    yield from _wiki("captcha", captcha="always")
+
+
+@pytest.fixture(scope="session")
+def oath_wiki() -> Iterator[WikiServer]:
+    """OATHAuth; Carol (tests.wikiserver.TOTP_USERS) has TOTP."""
+    yield from _wiki("oath", oath=True)
+
+
+# --- the app --------------------------------------------------------------------------
+
+@pytest.fixture
+def make_app(tmp_path) -> Callable[..., Any]:
+    """``make_app(wiki, **config)``: the app for ``wiki`` with its own session store."""
+
+    def factory(server: WikiServer, **config: Any):
+        settings = {
+            "WIKI_API_URL": server.api_url,
+            "SECRET_KEY": SECRET,
+            "SESSION_DIR": str(tmp_path / "sessions"),
+            "TESTING": True,
+        }
+        settings.update(config)
+        return create_app(settings)
+
+    return factory
+
+
+class LiveApp:
+    """The app served over real HTTP on 127.0.0.1, in a thread."""
+
+    def __init__(self, make: Callable[..., Any], server: WikiServer, **config: Any):
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.app = make(server, PUBLIC_URL=self.url, **config)
+        self._server = make_server("127.0.0.1", port, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def stored_session(self, sid: str) -> dict[str, Any] | None:
+        """What the server-side store holds for session id ``sid``."""
+        iface = self.app.session_interface
+        return iface._retrieve_session_data(iface._get_store_id(sid))
+
+    def wiki_client_for(self, sid: str):
+        """A wiki client with exactly the cookies stored for ``sid``."""
+        data = self.stored_session(sid) or {}
+        return self.app.extensions["wiki"].client(data.get("wiki_cookies"))
+
+
+@pytest.fixture
+def live_app(make_app) -> Iterator[Callable[..., LiveApp]]:
+    """``live_app(wiki, **config)``: a LiveApp, stopped after the test."""
+    started: list[LiveApp] = []
+
+    def factory(server: WikiServer, **config: Any) -> LiveApp:
+        live = LiveApp(make_app, server, **config)
+        started.append(live)
+        return live
+
+    yield factory
+    for live in started:
+        live.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the browser ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (no downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """``new_page()``: a page in a fresh browser context (its own cookies)."""
+    contexts = []
+
+    def factory(**options: Any):
+        options.setdefault("locale", "en-US")
+        ctx = browser.new_context(**options)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(15000)
+        return page
+
+    yield factory
+    for ctx in contexts:
+        ctx.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/ (look at them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def session_id(page, name: str = "wikilogin_session") -> str | None:
+    """The app's session cookie value in this page's browser context."""
+    for c in page.context.cookies():
+        if c["name"] == name:
+            return c["value"]
+    return None
+
+
+# --- helpers --------------------------------------------------------------------------
+
+class AuthActions:
+    """Log in and out through the app's own pages, as a browser would (test client)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self, html: str) -> str:
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+    def login(self, username: str = "Alice", password: str | None = None):
+        page = self.client.get("/login")
+        token = self.csrf(page.get_data(as_text=True))
+        return self.client.post("/login", data={
+            "csrf_token": token, "username": username,
+            "password": password if password is not None else USERS[username],
+            "wl_submit": "Log in",
+        })
+
+
+@pytest.fixture
+def auth(make_app, wiki):
+    """An AuthActions over a test client of the app for the plain wiki."""
+    return AuthActions(make_app(wiki).test_client())
+
+
+@pytest.fixture
+def all_logs():
+    """Every log record of every logger (DEBUG and up), formatted, during the test."""
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Collect(level=logging.DEBUG)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield records
+    root.removeHandler(handler)
+    root.setLevel(old_level)
