@@ -21,6 +21,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 
 from wiki.authn import OPTIONAL, PRIMARY_REQUIRED, REQUIRED, AuthField, AuthRequest, merge_fields, required_field_names
@@ -49,8 +50,8 @@ FIELD_HINTS: dict[str, dict[str, str]] = {
 NEW_PASSWORD_HINTS = {"password": {"autocomplete": "new-password"}}
 
 
-def _choices(f: AuthField) -> list[tuple[str, str]]:
-    return [(value, plain_text(label)) for value, label in f.options]
+def _choices(f: AuthField) -> list[SelectChoice]:
+    return [SelectChoice(value, plain_text(label)) for value, label in f.options]
 
 
 def _kw(f: AuthField, hints: dict[str, str]) -> dict[str, Any]:
@@ -115,11 +116,12 @@ class BuiltForm:
         pressed = self.pressed_button()
         chosen = []
         for req in self.requests:
-            button = req.button
-            if req.required == PRIMARY_REQUIRED and button is not None:
-                if button.name == pressed:
+            if req.required != PRIMARY_REQUIRED:
+                chosen.append(req)
+            elif pressed:
+                if req.button is not None and req.button.name == pressed:
                     chosen.append(req)
-            else:
+            elif req.button is None:
                 chosen.append(req)
         return chosen
 
@@ -181,7 +183,7 @@ class BuiltForm:
             f = view.auth
             if view.field is None or f.sensitive or f.type in ("password", "hidden", "button", "null"):
                 continue
-            if view.field.data not in (None, "", []):
+            if view.field.data not in (None, "", [], False):
                 kept[f.name] = view.field.data
         return kept
 

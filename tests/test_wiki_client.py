@@ -1,0 +1,126 @@
+"""Error paths of the API client that a real wiki cannot easily produce (mocked transport)."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import requests
+import responses
+
+from wiki import AUTH_ACTIONS, BadToken, NotLoggedIn, Wiki, WikiAPIError, WikiResponseError, WikiUnavailable
+
+API = "http://wiki.test/w/api.php"
+
+
+@pytest.fixture
+def client():
+    return Wiki(API, user_agent="wiki-login-tests", timeout=2).client()
+
+
+@responses.activate
+def test_connection_refused_is_unavailable_after_one_retry_for_reads(client):
+    responses.get(API, body=requests.ConnectionError("refused"))
+    with pytest.raises(WikiUnavailable, match="could not be reached"):
+        client.get(action="query")
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_timeout_is_unavailable_and_names_the_limit(client):
+    responses.get(API, body=requests.ReadTimeout("slow"))
+    with pytest.raises(WikiUnavailable, match="within 2 seconds"):
+        client.get(action="query")
+
+
+@responses.activate
+def test_posts_are_never_replayed(client):
+    responses.post(API, body=requests.ConnectionError("reset"))
+    with pytest.raises(WikiUnavailable):
+        client.post(action="clientlogin", username="A", password="p")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors(client, status):
+    responses.get(API, status=status, body="<html>oops</html>")
+    with pytest.raises(WikiUnavailable, match=f"HTTP {status}"):
+        client.get(action="query")
+
+
+@responses.activate
+def test_html_instead_of_json(client):
+    responses.get(API, status=200, body="<!doctype html><title>Login</title>")
+    with pytest.raises(WikiResponseError, match="not JSON"):
+        client.get(action="query")
+
+
+@responses.activate
+def test_json_without_expected_keys(client):
+    responses.get(API, json={"batchcomplete": True})
+    with pytest.raises(WikiResponseError):
+        client.auth_info(AUTH_ACTIONS["login"])
+
+
+@responses.activate
+@pytest.mark.parametrize("code,cls", [("badtoken", BadToken), ("assertuserfailed", NotLoggedIn),
+                                      ("readonly", WikiAPIError), ("internal_api_error_DBQueryError", WikiAPIError)])
+def test_api_errors_are_typed(client, code, cls):
+    responses.get(API, json={"error": {"code": code, "info": "because"}})
+    with pytest.raises(cls) as info:
+        client.get(action="query")
+    assert info.value.code == code and info.value.info == "because"
+
+
+@responses.activate
+def test_unknown_status_is_a_response_error(client):
+    responses.post(API, json={"clientlogin": {"status": "MAYBE"}})
+    with pytest.raises(WikiResponseError, match="unknown status"):
+        client.authenticate(AUTH_ACTIONS["login"], "tok", {"username": "A"})
+
+
+@responses.activate
+def test_badtoken_refetches_token_and_retries_once(client):
+    responses.post(API, json={"error": {"code": "badtoken", "info": "Invalid token"}})
+    responses.get(API, json={"query": {"tokens": {"logintoken": "fresh+\\"}}})
+    responses.post(API, json={"clientlogin": {"status": "PASS", "username": "Alice"}})
+    result, token = client.authenticate(AUTH_ACTIONS["login"], "stale", {"username": "Alice", "password": "pw"})
+    assert result.status == "PASS" and token == "fresh+\\"
+    bodies = [c.request.body for c in responses.calls if c.request.method == "POST"]
+    assert "logintoken=stale" in bodies[0] and "logintoken=fresh" in bodies[1]
+
+
+@responses.activate
+def test_badtoken_twice_gives_up(client):
+    responses.post(API, json={"error": {"code": "badtoken", "info": "Invalid token"}})
+    responses.get(API, json={"query": {"tokens": {"logintoken": "fresh"}}})
+    with pytest.raises(BadToken):
+        client.authenticate(AUTH_ACTIONS["login"], "stale", {"username": "A", "password": "pw"})
+    assert sum(c.request.method == "POST" for c in responses.calls) == 2
+
+
+@responses.activate
+def test_warnings_are_logged_without_parameters(client, caplog):
+    responses.post(API, json={"warnings": {"main": {"warnings": "Unrecognized parameter"}},
+                              "clientlogin": {"status": "FAIL", "message": "no", "messagecode": "x"}})
+    with caplog.at_level(logging.DEBUG):
+        client.authenticate(AUTH_ACTIONS["login"], "t", {"username": "A", "password": "hunter2-secret"})
+    assert "Unrecognized parameter" in caplog.text
+    assert "hunter2-secret" not in caplog.text
+
+
+@responses.activate
+def test_sensitive_fields_go_in_the_body_never_the_url(client):
+    responses.post(API, json={"clientlogin": {"status": "PASS", "username": "A"}})
+    client.authenticate(AUTH_ACTIONS["login"], "t", {"username": "A", "password": "pw-in-body"})
+    req = responses.calls[0].request
+    assert "pw-in-body" not in req.url and "pw-in-body" in req.body
+
+
+def test_clients_share_connections_not_cookies():
+    wiki = Wiki(API, user_agent="t")
+    a, b = wiki.client([["c", "alice", "wiki.test", "/", None, False]]), wiki.client()
+    assert a.http.get_adapter(API) is b.http.get_adapter(API)
+    assert a.http.cookies.get("c") == "alice" and b.http.cookies.get("c") is None
+    assert json.loads(json.dumps(a.export_cookies())) == [["c", "alice", "wiki.test", "/", None, False]]
