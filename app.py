@@ -19,7 +19,7 @@ from flask_session import Session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from blueprints import account, login
+from blueprints import account, api, editor, login, ops, rate_limits
 from blueprints.csrf import csrf
 from blueprints.wiki_html import plain_text, sanitize
 from wiki import Wiki, WikiError, make_adapter
@@ -186,8 +186,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    app.register_blueprint(account.bp)
-    app.register_blueprint(login.bp)
+    rate_limits.init_app(app)
+    for blueprint in (account.bp, login.bp, api.bp, editor.bp, ops.bp):
+        app.register_blueprint(blueprint)
     _register_error_pages(app)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)

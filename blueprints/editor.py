@@ -1,0 +1,4 @@
+"""The demo editor page (see issue: after login)."""
+from flask import Blueprint
+
+bp = Blueprint("editor", __name__)
