@@ -35,7 +35,7 @@ def _wiki(name: str, **options: Any) -> Iterator[WikiServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(scope="session")
