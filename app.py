@@ -197,6 +197,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+class RedactCallbackQuery(logging.Filter):
+    """Keep the identity provider's code out of access logs (it is in /login/return's query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple) and isinstance(record.args[0], str):
+            line = record.args[0]
+            if "/login/return?" in line:
+                path, _, rest = line.partition("?")
+                tail = rest.rsplit(" ", 1)[1] if " " in rest else ""
+                record.args = (f"{path}?[redacted] {tail}".strip(),) + record.args[1:]
+        return True
+
+
 def _configure_logging(app: Flask) -> None:
     level = getattr(logging, app.config["LOG_LEVEL"], logging.INFO)
     root = logging.getLogger()
@@ -204,6 +217,9 @@ def _configure_logging(app: Flask) -> None:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("wiki_login", "wiki", app.logger.name):
         logging.getLogger(name).setLevel(level)
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactCallbackQuery) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(RedactCallbackQuery())
 
 
 def _template_globals() -> dict[str, Any]:

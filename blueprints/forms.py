@@ -22,6 +22,7 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.fields.core import UnboundField
 
 from wiki.authn import OPTIONAL, PRIMARY_REQUIRED, REQUIRED, AuthField, AuthRequest, merge_fields, required_field_names
@@ -64,7 +65,10 @@ FIELD_TYPES: dict[str, Callable[[AuthField, dict[str, str]], UnboundField]] = {
     "password": lambda f, h: PasswordField(**_kw(f, h)),
     "hidden": lambda f, h: HiddenField(**_kw(f, h), default=f.value),
     "select": lambda f, h: SelectField(**_kw(f, h), choices=_choices(f), default=f.value),
-    "multiselect": lambda f, h: SelectMultipleField(**_kw(f, h), choices=_choices(f)),
+    # Checkboxes: clearer than a multi-select list box, and no Ctrl-click needed.
+    "multiselect": lambda f, h: SelectMultipleField(
+        **_kw(f, h), choices=_choices(f), widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
+    ),
     "checkbox": lambda f, h: BooleanField(**_kw(f, h), default=bool(f.value)),
     "button": lambda f, h: SubmitField(**_kw(f, h)),
     # "null" fields are text only (a captcha's question or image): no input.

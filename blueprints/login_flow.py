@@ -171,7 +171,7 @@ def submit(flow: Flow, built: BuiltForm) -> Response | tuple:
     pressed = built.pressed_button()
     if pressed:
         req = next(r for r in chosen if r.button and r.button.name == pressed)
-        flow.provider = plain_text(req.provider) or plain_text(req.button.label)
+        flow.provider = provider_name(req) or plain_text(req.button.label)
     if flow.stage == BEGIN:
         lasting = _lasting_field_names(built.requests)
         flow.values = {k: v for k, v in built.kept_values().items() if k in lasting}
@@ -248,6 +248,8 @@ def on_redirect(flow: Flow, client: WikiClient, result: AuthResult):
         ), 502
     flow.stage = AWAY
     flow.requests = [r.to_api() for r in result.requests]
+    # The request to come back with usually names the provider better than its button.
+    flow.provider = next(filter(None, map(provider_name, result.requests)), flow.provider)
     flow.save()
     return redirect(target, code=303)
 
@@ -352,6 +354,12 @@ def log_outcome(flow: Flow, result: AuthResult, seconds: float) -> None:
 def _lasting_field_names(requests: list[AuthRequest]) -> set[str]:
     # Fields of required side requests (a captcha) belong to one attempt only.
     return {f.name for r in requests if r.required != REQUIRED for f in r.fields}
+
+
+def provider_name(req: AuthRequest) -> str:
+    """The provider's name as the wiki describes it, unless that is only a class name."""
+    name = plain_text(req.provider)
+    return "" if "\\" in name else name
 
 
 def _unsupported(req: AuthRequest) -> bool:

@@ -56,6 +56,18 @@ def oath_wiki() -> Iterator[WikiServer]:
     yield from _wiki("oath", oath=True)
 
 
+@pytest.fixture(scope="session")
+def idp_wiki() -> Iterator[WikiServer]:
+    """The TestIdP provider (REDIRECT/RESTART) beside passwords, plus OATHAuth for Carol."""
+    yield from _wiki("idp", testidp=True, oath=True)
+
+
+@pytest.fixture(scope="session")
+def idp_post_wiki() -> Iterator[WikiServer]:
+    """TestIdP answering with an auto-submitted form POST (response_mode=form_post)."""
+    yield from _wiki("idp-post", testidp=True, extra_settings="$wgTestIdPResponseMode = 'form_post';")
+
+
 # --- the app --------------------------------------------------------------------------
 
 @pytest.fixture
