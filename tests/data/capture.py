@@ -85,7 +85,32 @@ def capture_oath() -> None:
              clientlogin(http, wiki.api_url, token, logincontinue="1", OATHToken="000000"))
 
 
+def capture_idp() -> None:
+    """The TestIdP button beside passwords, a RESTART, and the link-after-login multiselect."""
+    with start_wiki("capture-idp", testidp=True) as wiki:
+        http = requests.Session()
+        data = info(http, wiki.api_url)
+        save("authmanagerinfo_login_idp", data)
+        save("authmanagerinfo_login_idp_merged", info(http, wiki.api_url, merged=True))
+        token = data["query"]["tokens"]["logintoken"]
+        button = "MediaWiki\\Auth\\ButtonAuthenticationRequest:testidplogin"
+        redirect = clientlogin(http, wiki.api_url, token, loginrequests=button, testidplogin="1",
+                               loginreturnurl=RETURN_URL)
+        save("clientlogin_redirect_idp", redirect)
+        # The fake provider's shortcut approves at once and sends us back with code and state.
+        back = http.get(redirect["clientlogin"]["redirecttarget"] + "&prompt=none&login_hint=nobody",
+                        allow_redirects=False, timeout=30).headers["Location"]
+        query = dict(p.split("=", 1) for p in back.split("?", 1)[1].split("&"))
+        save("clientlogin_restart_idp",
+             clientlogin(http, wiki.api_url, token, logincontinue="1", code=requests.utils.unquote(query["code"]),
+                         state=query["state"]))
+        save("clientlogin_ui_confirm_link",
+             clientlogin(http, wiki.api_url, token, username="Bob", password=USERS["Bob"],
+                         loginpreservestate="1", loginreturnurl=RETURN_URL))
+
+
 def main() -> None:
+    capture_idp()
     capture_plain()
     capture_captcha()
     capture_oath()
