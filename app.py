@@ -14,9 +14,10 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from cachelib.file import FileSystemCache
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_session import Session
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
 from blueprints import account, api, editor, login, ops, rate_limits
@@ -61,6 +62,24 @@ def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool 
     return value
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a rate limit: write it like {default!r} "
+                          "(Flask-Limiter syntax; several limits separated by ';').") from None
+    return value
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    value = env.get("REDIS_URL", "").strip()
+    if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL={value!r} is not a redis://, rediss:// or unix:// URL, "
+                          "e.g. redis://redis:6379/0")
+    return value
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
@@ -74,7 +93,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 ENV_VARS = (
     "WIKI_API_URL", "SECRET_KEY", "PUBLIC_URL", "SESSION_DIR", "REDIS_URL", "WIKI_TIMEOUT",
     "LOGIN_FLOW_TTL", "SESSION_LIFETIME", "WIKI_FORWARD_CLIENT_IP", "TRUSTED_PROXIES",
-    "WIKI_USER_AGENT_CONTACT", "LOG_LEVEL",
+    "WIKI_USER_AGENT_CONTACT", "LOG_LEVEL", "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_USER",
 )
 
 
@@ -92,7 +111,7 @@ def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "SECRET_KEY": secret,
         "PUBLIC_URL": public_url,
         "SESSION_DIR": env.get("SESSION_DIR", "").strip() or str(ROOT / "instance" / "sessions"),
-        "REDIS_URL": env.get("REDIS_URL", "").strip(),
+        "REDIS_URL": _redis_url(env),
         "WIKI_TIMEOUT": _number(env, "WIKI_TIMEOUT", 10.0),
         "LOGIN_FLOW_TTL": _number(env, "LOGIN_FLOW_TTL", 900, integer=True),
         "SESSION_LIFETIME": _number(env, "SESSION_LIFETIME", 7 * 24 * 3600, integer=True),
@@ -100,6 +119,8 @@ def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "TRUSTED_PROXIES": _number(env, "TRUSTED_PROXIES", 0, integer=True),
         "USER_AGENT": f"{APP_NAME}/{APP_VERSION} ({contact}) python-requests",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        "LOGIN_RATE_LIMIT_PER_IP": _rate_limit(env, "LOGIN_RATE_LIMIT_PER_IP", "30 per 5 minutes"),
+        "LOGIN_RATE_LIMIT_PER_USER": _rate_limit(env, "LOGIN_RATE_LIMIT_PER_USER", "10 per 5 minutes"),
     }
 
 
@@ -126,6 +147,11 @@ class SessionFileStore(FileSystemCache):
 
 
 def _session_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Flask-Session settings: Redis when REDIS_URL is set, else files in SESSION_DIR.
+
+    Either way each stored session expires SESSION_LIFETIME seconds after its
+    last use (a Redis TTL, or the file's expiry time), so nothing piles up.
+    """
     secure = config["PUBLIC_URL"].startswith("https://")
     settings: dict[str, Any] = {
         "SESSION_PERMANENT": True,
@@ -140,7 +166,12 @@ def _session_config(config: dict[str, Any]) -> dict[str, Any]:
         import redis
 
         settings["SESSION_TYPE"] = "redis"
-        settings["SESSION_REDIS"] = redis.Redis.from_url(config["REDIS_URL"])
+        # Timeouts: a stalled Redis fails a request instead of holding a server
+        # thread forever.  The periodic PING replaces connections that a Redis
+        # restart left dead.  The login rate limits share this connection pool.
+        settings["SESSION_REDIS"] = redis.Redis.from_url(
+            config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=5, health_check_interval=30,
+        )
     else:
         os.makedirs(config["SESSION_DIR"], mode=0o700, exist_ok=True)
         settings["SESSION_TYPE"] = "cachelib"
@@ -232,14 +263,25 @@ def _template_globals() -> dict[str, Any]:
     return {"site": site, "url_rules": current_app.view_functions, "page_lang": g.get("page_lang", "en")}
 
 
+# No inline script or style anywhere, so none is allowed.  No form-action
+# directive: a login POST may be answered with a redirect to the identity
+# provider's site, which browsers would block under form-action 'self'.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
 def _security_headers(response):
-    csp = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-           "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-    response.headers.setdefault("Content-Security-Policy", csp)
+    """Headers every response gets, error pages and static files included."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Not no-referrer: Flask-WTF refuses HTTPS form posts without a same-site Referer.
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    if request.is_secure or request.host_url.startswith("https://"):
+    response.headers.setdefault("X-Frame-Options", "DENY")  # for browsers without frame-ancestors
+    # PUBLIC_URL rather than the request: behind a TLS-terminating proxy the
+    # app itself may only ever see plain HTTP.
+    if current_app.config["PUBLIC_URL"].startswith("https://") or request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint and request.endpoint.startswith("login."):
         response.headers.setdefault("Cache-Control", "no-store")
@@ -251,7 +293,8 @@ ERROR_TEXT = {
     404: ("Page not found", "There is no page at this address."),
     405: ("Not allowed", "This page cannot be used this way."),
     413: ("Too much data", "What was sent is larger than any login needs. Please check it and try again."),
-    429: ("Too many attempts", "Please wait a little and try again."),
+    429: ("Too many requests", "There were too many requests in a short time. Please wait a few "
+                               "minutes and try again."),
     500: ("Something went wrong", "The app hit an unexpected problem. Please try again; if it "
                                   "keeps happening, tell the site's administrators."),
 }

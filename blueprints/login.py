@@ -88,6 +88,37 @@ def login_post():
     return _form_post("login")
 
 
+@bp.get("/create")
+def create():
+    """The account creation form, built from what the wiki asks for."""
+    return _form_page("create")
+
+
+@bp.post("/create")
+def create_post():
+    """One step of account creation (the same flow as login, another action)."""
+    return _form_post("create")
+
+
+@bp.post("/create/linked")
+def create_linked():
+    """After RESTART: create a new account linked to the identity the provider vouched for."""
+    flow = Flow.load("login")
+    preserve = bool(flow and flow.stage == RESTARTED and flow.can_preserve_state)
+    if not preserve:
+        return redirect(url_for("login.create"), code=303)
+    return _start_or_error(
+        "create",
+        returnto=flow.returnto,
+        preserve_state=True,
+        can_preserve_state=True,
+        provider=flow.provider,
+        provider_request=flow.provider_request,
+        message=f"Choose a name for your new wiki account. You will log in to it with {flow.provider or 'your identity provider'}.",
+        message_kind="notice",
+    )
+
+
 @bp.post("/login/existing-account")
 def login_existing_account():
     """After RESTART: log in with an existing account, keeping the provider's identity."""
@@ -96,6 +127,7 @@ def login_existing_account():
     return _start_or_error(
         "login",
         returnto=flow.returnto if flow else "",
+        provider_request=flow.provider_request if flow else None,
         preserve_state=preserve,
         can_preserve_state=preserve,
         message="Log in with your wiki account; it will be linked to the identity you just used."

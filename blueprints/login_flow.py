@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from wiki import AUTH_ACTIONS, AuthAction, AuthRequest, AuthResult, WikiAPIError, WikiClient, WikiError
-from wiki.authn import FAIL, PASS, REDIRECT, REQUIRED, RESTART, UI
+from wiki.authn import FAIL, PASS, PRIMARY_REQUIRED, REDIRECT, RESTART, UI
 
 from . import wiki_session
 from .forms import BuiltForm, build_form
@@ -64,6 +64,7 @@ class Flow:
     preserve_state: bool = False
     can_preserve_state: bool = False
     callback_params: dict[str, Any] | None = None
+    provider_request: dict[str, Any] | None = None  # the provider button's request, to log in with later
     can_create_accounts: bool = False
     started: float = field(default_factory=time.time)
 
@@ -105,6 +106,7 @@ class ActionPages:
     """What differs between logging in and creating an account: words and endpoints."""
 
     title: str
+    preposition: str  # "Log in *to* the wiki", "Create account *on* the wiki"
     submit: str
     continue_submit: str
     form_endpoint: str
@@ -112,21 +114,27 @@ class ActionPages:
 
 
 PAGES = {
-    "login": ActionPages("Log in", "Log in", "Continue", "login.login", False),
-    "create": ActionPages("Create account", "Create your account", "Continue", "login.create", True),
+    "login": ActionPages("Log in", "to", "Log in", "Continue", "login.login", False),
+    "create": ActionPages("Create account", "on", "Create your account", "Continue", "login.create", True),
 }
 
 
 def start(action: str, client: WikiClient, *, returnto: str = "", values: dict[str, Any] | None = None,
           message: str = "", message_kind: str = "error", preserve_state: bool = False,
-          can_preserve_state: bool = False) -> Flow:
+          can_preserve_state: bool = False, provider: str = "",
+          provider_request: dict[str, Any] | None = None) -> Flow:
     """A new flow with the wiki's current fields and a token: one request to the wiki."""
     token, info = client.auth_info(AUTH_ACTIONS[action])
     wiki_session.save_cookies(client)
+    requests = list(info.requests)
+    if preserve_state and info.has_primary_preserved_state:
+        # The identity the provider vouched for is the new account's credential:
+        # no password or other primary provider is asked for.
+        requests = [r for r in requests if r.required != PRIMARY_REQUIRED]
     flow = Flow(
         action=action,
         stage=BEGIN,
-        requests=[r.to_api() for r in info.requests],
+        requests=[r.to_api() for r in requests],
         token=token,
         returnto=returnto,
         values=values or {},
@@ -135,6 +143,8 @@ def start(action: str, client: WikiClient, *, returnto: str = "", values: dict[s
         preserve_state=preserve_state,
         can_preserve_state=can_preserve_state,
         can_create_accounts=info.can_create_accounts,
+        provider=provider,
+        provider_request=provider_request,
     )
     flow.save()
     return flow
@@ -172,6 +182,13 @@ def submit(flow: Flow, built: BuiltForm) -> Response | tuple:
     if pressed:
         req = next(r for r in chosen if r.button and r.button.name == pressed)
         flow.provider = provider_name(req) or plain_text(req.button.label)
+        if flow.action == "login":
+            flow.provider_request = req.to_api()
+    if flow.action == "create":
+        # Kept for this request only, to log the new account in right after
+        # the wiki creates it (the API does not, unlike Special:CreateAccount).
+        password = built.form.by_name.get("password")
+        g.new_account_password = password.data if password is not None else None
     if flow.stage == BEGIN:
         lasting = _lasting_field_names(built.requests)
         flow.values = {k: v for k, v in built.kept_values().items() if k in lasting}
@@ -205,11 +222,49 @@ def send_step(flow: Flow, params: dict[str, Any]) -> Response | tuple:
 
 # --- one function a status ----------------------------------------------------------
 
-def on_pass(flow: Flow, client: WikiClient, result: AuthResult) -> Response:
+def on_pass(flow: Flow, client: WikiClient, result: AuthResult):
+    if flow.action == "create":
+        return log_in_new_account(flow, client, result)
     username = result.username or flow.values.get("username", "")
     returnto = flow.returnto
     wiki_session.start_user_session(username, client)
     return redirect(returnto or url_for("account.home"), code=303)
+
+
+def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult):
+    """The wiki created the account; now log in as it, as Special:CreateAccount does.
+
+    With a password, that is one more clientlogin now.  With a provider's
+    identity, it is the provider's login button pressed for the user.  Otherwise
+    the login form, with the new name filled in.
+    """
+    username = result.username or flow.values.get("username", "")
+    password = g.pop("new_account_password", None)
+    created = f"Your account {username} was created. Log in to start using it."
+    if password and username:
+        login = Flow(action="login", stage=BEGIN, requests=[], token=client.token("login"),
+                     returnto=flow.returnto, values={"username": username})
+        try:
+            first, login.token = client.authenticate(
+                login.api, login.token,
+                {"username": username, "password": password, "loginreturnurl": callback_url("login")})
+        except WikiError:
+            first = None
+        wiki_session.save_cookies(client)
+        if first is not None and first.status != FAIL:
+            log_outcome(login, first, 0)
+            return HANDLERS[first.status](login, client, first)
+        # The wiki wants more than the new password (say a captcha on every
+        # login): the login form, with the good news first.
+    elif flow.provider_request:
+        button_request = AuthRequest.from_api(flow.provider_request)
+        login = Flow(action="login", stage=BEGIN, requests=[flow.provider_request],
+                     token=client.token("login"), returnto=flow.returnto, provider=flow.provider,
+                     provider_request=flow.provider_request)
+        return send_step(login, {button_request.button.name: "1", "loginrequests": button_request.id})
+    new = start("login", client, returnto=flow.returnto, values={"username": username},
+                message=created, message_kind="success")
+    return render_flow(new)
 
 
 def on_fail(flow: Flow, client: WikiClient, result: AuthResult):
@@ -352,8 +407,9 @@ def log_outcome(flow: Flow, result: AuthResult, seconds: float) -> None:
 
 
 def _lasting_field_names(requests: list[AuthRequest]) -> set[str]:
-    # Fields of required side requests (a captcha) belong to one attempt only.
-    return {f.name for r in requests if r.required != REQUIRED for f in r.fields}
+    # A request with a hidden value is one challenge (a captcha and its id): its
+    # answer means nothing for the next one.
+    return {f.name for r in requests if not any(x.type == "hidden" for x in r.fields) for f in r.fields}
 
 
 def provider_name(req: AuthRequest) -> str:

@@ -173,6 +173,7 @@ class AuthInfo:
     can_create_accounts: bool = False
     can_link_accounts: bool = False
     has_preserved_state: bool = False
+    has_primary_preserved_state: bool = False
     preserved_username: str = ""
 
     @classmethod
@@ -185,6 +186,7 @@ class AuthInfo:
             can_create_accounts=bool(data.get("cancreateaccounts", False)),
             can_link_accounts=bool(data.get("canlinkaccounts", False)),
             has_preserved_state=bool(data.get("haspreservedstate", False)),
+            has_primary_preserved_state=bool(data.get("hasprimarypreservedstate", False)),
             preserved_username=str(data.get("preservedusername") or ""),
         )
 
