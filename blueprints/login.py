@@ -17,6 +17,8 @@ from .login_flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
 
 bp = Blueprint("login", __name__)
 
+RASTER_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
 
 def _start_or_error(action: str, **kwargs):
     """A fresh flow rendered, or a clear page if the wiki cannot be asked."""
@@ -198,8 +200,11 @@ def wiki_image():
     except requests.RequestException:
         abort(502)
     wiki_session.save_cookies(client)
-    content_type = resp.headers.get("Content-Type", "")
-    if resp.status_code != 200 or not content_type.startswith("image/"):
+    content_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    # Raster images only: an SVG served from our origin could carry script.
+    if resp.status_code != 200 or content_type not in RASTER_IMAGES:
         abort(404)
-    return FlaskResponse(resp.content, content_type=content_type,
-                         headers={"Cache-Control": "no-store"})
+    return FlaskResponse(resp.content, content_type=content_type, headers={
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    })

@@ -1,0 +1,123 @@
+"""The login's edges against the real wiki: expired tokens and flows, lost wiki sessions, images."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from flask import Flask
+
+from blueprints.wiki_html import sanitize
+from tests.conftest import AuthActions
+from tests.wikiserver import TOTP_USERS, USERS
+
+
+def form_page(client, path="/login"):
+    html = client.get(path).get_data(as_text=True)
+    return html, AuthActions(client).csrf(html)
+
+
+def test_wiki_session_lost_between_form_and_submit_retries_token_silently(wiki, make_app):
+    client = make_app(wiki).test_client()
+    _, csrf = form_page(client)
+    wiki.clear_sessions()  # the login token we hold is now worthless (badtoken)
+    mark = wiki.log_mark()
+    response = client.post("/login", data={"csrf_token": csrf, "username": "Alice",
+                                           "password": USERS["Alice"], "wl_submit": "Log in"})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    calls = wiki.api_requests_since(mark)
+    # clientlogin refused (badtoken), one fresh token, clientlogin again.
+    assert [c.split("?")[0] for c in calls] == ["POST /api.php", "GET /api.php", "POST /api.php"]
+    assert "Logged in as" in client.get("/").get_data(as_text=True)
+
+
+def test_wiki_forgets_the_flow_before_the_second_factor(oath_wiki, make_app):
+    client = make_app(oath_wiki).test_client()
+    password, _ = TOTP_USERS["Carol"]
+    _, csrf = form_page(client)
+    step2 = client.post("/login", data={"csrf_token": csrf, "username": "Carol", "password": password,
+                                        "wl_submit": "Log in"}).get_data(as_text=True)
+    assert 'name="OATHToken"' in step2
+    oath_wiki.clear_sessions()
+    page = client.post("/login", data={"csrf_token": csrf, "OATHToken": "123456",
+                                       "wl_submit": "Continue"}).get_data(as_text=True)
+    assert "Please start again" in page
+    assert 'value="Carol"' in page  # the user name is kept
+    assert 'name="password"' in page
+
+
+def test_idle_half_finished_flow_expires_with_username_kept(oath_wiki, make_app):
+    client = make_app(oath_wiki, LOGIN_FLOW_TTL=1).test_client()
+    password, _ = TOTP_USERS["Carol"]
+    _, csrf = form_page(client)
+    client.post("/login", data={"csrf_token": csrf, "username": "Carol", "password": password,
+                                "wl_submit": "Log in"})
+    time.sleep(1.2)
+    mark = oath_wiki.log_mark()
+    page = client.post("/login", data={"csrf_token": csrf, "username": "Carol", "OATHToken": "123456",
+                                       "wl_submit": "Continue"}).get_data(as_text=True)
+    assert "This form had expired, so nothing was sent" in page
+    assert 'value="Carol"' in page
+    # Only the fresh form's fields were fetched: no clientlogin was sent.
+    assert all(c.startswith("GET ") for c in oath_wiki.api_requests_since(mark))
+
+
+def test_empty_required_field_is_a_field_error_and_no_wiki_call(wiki, make_app):
+    client = make_app(wiki).test_client()
+    _, csrf = form_page(client)
+    mark = wiki.log_mark()
+    response = client.post("/login", data={"csrf_token": csrf, "username": "Alice", "password": "",
+                                           "wl_submit": "Log in"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'id="wl-field-password"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="wl-field-password"', html)
+    assert 'aria-describedby="wl-field-password-help wl-field-password-error"' in html
+    assert wiki.api_requests_since(mark) == []
+
+
+def test_oversized_input_is_refused_clearly(wiki, make_app):
+    client = make_app(wiki).test_client()
+    _, csrf = form_page(client)
+    response = client.post("/login", data={"csrf_token": csrf, "username": "A" * 5000, "password": "x",
+                                           "wl_submit": "Log in"})
+    assert response.status_code == 422 and "too long" in response.get_data(as_text=True)
+    huge = client.post("/login", data={"csrf_token": csrf, "username": "A" * 400_000})
+    assert huge.status_code == 413 and "Too much data" in huge.get_data(as_text=True)
+
+
+def test_wiki_images_are_proxied_with_the_users_cookies_rasters_only(wiki, make_app):
+    app = make_app(wiki)
+    base = wiki.base_url
+    with app.test_request_context("/"):
+        html = str(sanitize('<img src="/resources/assets/poweredby_mediawiki_88x31.png" alt="x">'
+                            '<img src="https://elsewhere.example/track.png"><script>alert(1)</script>'
+                            '<a href="/index.php/Help" onclick="x()">help</a>', base))
+    assert "/login/wiki-image?src=" in html and "elsewhere.example" not in html
+    assert "<script" not in html and "onclick" not in html
+    assert f'href="{base}/index.php/Help"' in html
+    client = app.test_client()
+    src = re.search(r'src="([^"]+)"', html).group(1).replace("&amp;", "&")
+    image = client.get(src)
+    assert image.status_code == 200 and image.content_type == "image/png"
+    assert "sandbox" in image.headers["Content-Security-Policy"]
+    svg = client.get("/login/wiki-image?src=/resources/assets/change-your-logo.svg")
+    assert svg.status_code == 404
+    offsite = client.get("/login/wiki-image?src=//elsewhere.example/x.png")
+    assert offsite.status_code == 404
+
+
+@pytest.mark.parametrize("returnto", [
+    "//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
+    "/\r\nSet-Cookie:x=1", "\\\\evil", " /x", "/ok\x7f",
+])
+def test_returnto_leaving_our_origin_is_ignored(returnto):
+    from blueprints.login_flow import safe_returnto
+
+    assert safe_returnto(returnto) == ""
+
+
+@pytest.mark.parametrize("returnto", ["/", "/edit/Sandbox", "/edit/A%2FB?x=1#top", "/%0d%0a"])
+def test_returnto_on_our_origin_is_kept(returnto):
+    from blueprints.login_flow import safe_returnto
+
+    assert safe_returnto(returnto) == returnto
