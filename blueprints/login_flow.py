@@ -386,7 +386,8 @@ def describe_wiki_error(exc: WikiError) -> str:
     """A sentence a person can act on."""
     if isinstance(exc, WikiAPIError):
         if exc.code == "readonly":
-            return f"The wiki is read-only at the moment ({exc.info or 'maintenance'}). Please try again later."
+            reason = exc.details.get("readonlyreason") or "maintenance"
+            return f"The wiki is read-only at the moment ({reason}). Please try again later."
         if exc.code in ("maxlag", "ratelimited"):
             return "The wiki is busy and asked us to slow down. Please try again in a minute."
         return f"The wiki could not do this: {exc.info or exc.code} ({exc.code}). Please try again."

@@ -102,8 +102,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_attempts(exc: RateLimitExceeded):
-        breached = limiter.current_limit
-        seconds = max(1, math.ceil(breached.reset_at - time.time())) if breached else 60
+        # window[0]: when the oldest attempt counted against the breached limit expires.
+        seconds = max(1, math.ceil(limiter.current_limit.window[0] - time.time()))
         per_user = exc.limit.scope == PER_USER_SCOPE
         app.logger.warning("login rate limit %s %s reached: client=%s user=%s", exc.limit.limit,
                            "per username" if per_user else "per address", client_key(),

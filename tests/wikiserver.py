@@ -72,6 +72,7 @@ _TOTP_MAX_AHEAD = 3
 
 _META_FILE = "wikiserver.json"
 _READONLY_FILE = "readonly.txt"
+_SLOW_FILE = "slow.txt"
 _PORT_FILE = "port.php"
 _LOG_STATUS_RE = re.compile(r"\] (\S+:\d+) \[(\d{3})\]: (\S+) (\S+)")
 _LOG_CONN_RE = re.compile(r"\] (\S+:\d+) (Accepted|Closing)$")
@@ -450,6 +451,14 @@ class WikiServer:
         with sqlite3.connect(self.dir / "data" / "wikicache.sqlite", timeout=30) as db:
             return db.execute(f"DELETE FROM objectcache WHERE {where}", like_patterns).rowcount
 
+    def set_slow(self, seconds: float | None) -> None:
+        """Make every request wait ``seconds`` before MediaWiki answers (None: normal again)."""
+        path = self.dir / _SLOW_FILE
+        if seconds is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(str(seconds))
+
     def set_read_only(self, reason: str | None) -> None:
         """Put the wiki into read-only mode with ``reason``, or back to normal with None.
 
@@ -563,6 +572,10 @@ def _harness_settings(wiki_dir: Path, *, captcha: str | None, oath: bool, testid
         "$wgDebugLogFile = '';",
         "$wgShowExceptionDetails = true;",
         f"$wgReadOnlyFile = {_php_string(str(wiki_dir / _READONLY_FILE))};",
+        # set_slow(): every request waits this many seconds first.
+        f"if ( is_readable( {_php_string(str(wiki_dir / _SLOW_FILE))} ) ) {{",
+        f"\tusleep( (int)( 1e6 * (float)file_get_contents( {_php_string(str(wiki_dir / _SLOW_FILE))} ) ) );",
+        "}",
     ]
     if captcha:
         lines += [

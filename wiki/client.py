@@ -175,7 +175,8 @@ class WikiClient:
                     # nothing secret should ever appear in a URL or a log line.
                     resp = self.http.post(self.wiki.api_url, data=params, timeout=self.wiki.timeout)
             except requests.Timeout as exc:
-                raise WikiUnavailable(f"The wiki did not answer within {self.wiki.timeout:g} seconds.") from exc
+                seconds = f"{self.wiki.timeout:g} second{'' if self.wiki.timeout == 1 else 's'}"
+                raise WikiUnavailable(f"The wiki did not answer within {seconds}.") from exc
             except requests.ConnectionError as exc:
                 if not last:
                     continue
@@ -198,7 +199,8 @@ class WikiClient:
         if error is not None:
             if not isinstance(error, dict):
                 raise WikiResponseError(f"The wiki's answer to {action} has a malformed error.")
-            raise api_error(str(error.get("code", "unknown")), str(error.get("info", "")))
+            details = {k: v for k, v in error.items() if k not in ("code", "info", "*", "docref")}
+            raise api_error(str(error.get("code", "unknown")), str(error.get("info", "")), details)
         if data.get("warnings"):
             # The action and the wiki's words only: never the parameters, which
             # may hold a password.

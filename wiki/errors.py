@@ -17,10 +17,11 @@ class WikiResponseError(WikiError):
 class WikiAPIError(WikiError):
     """The API answered with an error object (``{"error": {"code": ..., "info": ...}}``)."""
 
-    def __init__(self, code: str, info: str = ""):
+    def __init__(self, code: str, info: str = "", details: dict | None = None):
         super().__init__(f"{code}: {info}" if info else code)
         self.code = code
         self.info = info
+        self.details = details or {}  # the rest of the error object, e.g. readonlyreason
 
 
 class BadToken(WikiAPIError):
@@ -31,10 +32,10 @@ class NotLoggedIn(WikiAPIError):
     """``assert=user`` failed: the wiki no longer knows this user's session."""
 
 
-def api_error(code: str, info: str = "") -> WikiAPIError:
+def api_error(code: str, info: str = "", details: dict | None = None) -> WikiAPIError:
     """The most specific error class for an API error code."""
     if code == "badtoken":
-        return BadToken(code, info)
+        return BadToken(code, info, details)
     if code in ("assertuserfailed", "assertnameduserfailed", "notloggedin"):
-        return NotLoggedIn(code, info)
-    return WikiAPIError(code, info)
+        return NotLoggedIn(code, info, details)
+    return WikiAPIError(code, info, details)
