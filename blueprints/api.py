@@ -1,4 +1,223 @@
-"""The same-origin Action API for the custom editor (see issue: after login)."""
-from flask import Blueprint
+"""The same-origin Action API: ``/api`` forwards a logged-in user's calls to the wiki.
 
+A custom editor on this app's pages talks to the wiki as its user without ever
+holding the user's wiki cookies: it calls ``/api`` with the parameters of the
+wiki's api.php and gets the wiki's JSON and HTTP status back unchanged.
+
+The guards, in the order they run; each refusal is JSON in the wiki's own
+error shape (``{"error": {"code": ..., "info": ...}}``) and reaches no wiki:
+1. same origin only (``Sec-Fetch-Site``, ``Origin``)            403 crosssite
+2. a logged-in user                                               401 notloggedin
+3. POSTs carry this page's CSRF token in ``X-CSRFToken``          400 badcsrf
+4. parameters: no authentication modules (the app owns logging in and out),
+   JSON only, no JSONP/CORS, bounded count and size, no uploads    403/400/413
+Then ``assert=user`` is added; if the wiki answers ``assertuserfailed`` the
+user's wiki session is gone, so ours ends too                     401 sessionexpired
+The browser's cookies never reach the wiki (the call carries only the user's
+stored wiki cookies), and the wiki's Set-Cookie never reaches the browser.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_wtf.csrf import validate_csrf
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response
+from wtforms.validators import ValidationError
+
+from wiki import WikiError
+from wiki.passthrough import forward
+
+from . import wiki_session
+from .csrf import csrf
+from .login_flow import safe_returnto
+
+log = logging.getLogger("wiki_login.api")
 bp = Blueprint("api", __name__)
+
+# The app logs people in and out itself; these modules would let a page bypass
+# that (or handle a password), so they are never forwarded.
+AUTH_MODULES = frozenset({
+    "login", "clientlogin", "logout", "createaccount", "linkaccount", "unlinkaccount",
+    "changeauthenticationdata", "removeauthenticationdata", "resetpassword", "validatepassword",
+    # Extensions': a second factor, a security key, a cross-wiki login token.
+    "oathvalidate", "webauthn", "centralauthtoken",
+})
+# JSONP, CORS and token-based login change who the wiki thinks is calling.
+REFUSED_PARAMS = frozenset({"callback", "origin", "crossorigin", "centralauthtoken"})
+CSRF_HEADER = "X-CSRFToken"
+# Where the calling page is, for the login link of a 401 (a path on this app).
+RETURN_TO_HEADER = "X-Return-To"
+# The wiki's pages go up to 2 MiB; form-encoding can triple non-ASCII text.
+MAX_BODY = 8 * 1024 * 1024
+MAX_QUERY_STRING = 16 * 1024
+MAX_PARAMS = 100
+MAX_NAME_LENGTH = 100
+# The wiki's own answer when its session for this user has ended.
+SESSION_GONE = "assertuserfailed"
+
+
+@bp.after_request
+def _private(response: Response) -> Response:
+    # Per-user answers: never cached by a browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/api", methods=["GET", "POST"])
+@csrf.exempt  # checked in _bad_csrf, after the origin check, and answered in JSON
+def api():
+    """Forward one Action API call as the logged-in user; the wiki's answer, unchanged."""
+    # Large enough for a whole page's text (the app-wide limit fits login forms).
+    request.max_content_length = MAX_BODY
+    request.max_form_memory_size = MAX_BODY
+    request.max_form_parts = MAX_PARAMS + 1
+    refusal = _cross_site() or _not_logged_in() or _bad_csrf()
+    if refusal is not None:
+        return refusal
+    params = _params()
+    if isinstance(params, Response):
+        return params
+
+    client = wiki_session.wiki_client(lang=False)
+    cookies_before = client.export_cookies()
+    began = time.monotonic()
+    answer = forward(client, request.method, params)  # WikiError: see api_wiki_error
+    action = next((v for k, v in params if k == "action"), "-")
+    log.info("api action=%s user=%s status=%d errors=%s duration_ms=%d", action,
+             wiki_session.current_user(), answer.status, ",".join(sorted(answer.error_codes)) or "-",
+             (time.monotonic() - began) * 1000)
+    if SESSION_GONE in answer.error_codes:
+        wiki_session.end_user_session()
+        return _refuse(401, "sessionexpired",
+                       "Your session on the wiki has ended, so you are logged out here too. "
+                       "Log in again, then retry.", login_url=_login_url())
+    if client.export_cookies() != cookies_before:
+        wiki_session.save_cookies(client)
+    if not answer.is_json:
+        # Never serve the wiki's HTML (an error page) from our origin.
+        return _refuse(502, "badwikiresponse",
+                       f"The wiki answered with something that is not JSON (HTTP {answer.status}). "
+                       "Please try again in a moment.")
+    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    if answer.retry_after:
+        response.headers["Retry-After"] = answer.retry_after
+    return response
+
+
+@bp.errorhandler(WikiError)
+def api_wiki_error(exc: WikiError):
+    return _refuse(502, "wikiunavailable", f"{exc} Please try again in a moment.")
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def api_too_large(exc: RequestEntityTooLarge):
+    return _refuse(413, "toolarge", f"This call is larger than this app forwards "
+                                    f"(at most {MAX_BODY // (1024 * 1024)} MiB and {MAX_PARAMS} parameters).")
+
+
+@bp.errorhandler(HTTPException)
+def api_http_error(exc: HTTPException):
+    # JSON for the editor's code, never the app's HTML error page.
+    return _refuse(exc.code or 500, "http", exc.description or exc.name)
+
+
+# --- the guards -----------------------------------------------------------------------
+
+def _cross_site() -> Response | None:
+    """403 unless the call comes from this app's own pages (or is typed in the address bar)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if site not in (None, "same-origin", "none") or (origin is not None and origin not in _own_origins()):
+        log.warning("api refused a cross-site call: Sec-Fetch-Site=%s Origin=%s", site, origin)
+        return _refuse(403, "crosssite", "This API answers this app's own pages only.")
+    return None
+
+
+def _own_origins() -> set[str]:
+    origins = {_origin(request.host_url)}
+    if current_app.config["PUBLIC_URL"]:
+        origins.add(_origin(current_app.config["PUBLIC_URL"]))
+    return origins
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _not_logged_in() -> Response | None:
+    if wiki_session.current_user():
+        return None
+    return _refuse(401, "notloggedin", "You are not logged in. Log in, then retry.", login_url=_login_url())
+
+
+def _bad_csrf() -> Response | None:
+    # GETs change nothing (the wiki refuses writes that are not POSTed).
+    if request.method != "POST":
+        return None
+    try:
+        validate_csrf(request.headers.get(CSRF_HEADER))
+    except ValidationError as exc:
+        log.warning("api refused a POST without a valid CSRF token: %s", exc)
+        return _refuse(400, "badcsrf", f"This call lacks the page's CSRF token (send it in the "
+                                       f"{CSRF_HEADER} header). Reload the page and try again.")
+    return None
+
+
+def _params() -> list[tuple[str, str]] | Response:
+    """What to send the wiki: the caller's parameters, checked, with format=json and assert=user."""
+    if len(request.query_string) > MAX_QUERY_STRING:
+        return _refuse(413, "toolarge", "This call's address is too long; send the parameters in a POST body.")
+    source = MultiDict(request.args)
+    if request.method == "POST":
+        if request.files:
+            return _refuse(400, "nouploads", "File uploads cannot be sent through this app. "
+                                             "Upload files on the wiki itself.")
+        source.update(request.form)  # POST bodies may carry everything, as with api.php
+    items = list(source.items(multi=True))
+    if len(items) > MAX_PARAMS or any(len(name) > MAX_NAME_LENGTH for name, _ in items):
+        return _refuse(413, "toolarge", f"This call has more parameters than this app forwards (at most {MAX_PARAMS}).")
+    names = {name for name, _ in items}
+    refused = sorted(names & REFUSED_PARAMS)
+    if refused:
+        return _refuse(400, "badparams", f"The parameter {refused[0]}= is not available here: "
+                                         "this API answers this app's own pages, as the logged-in user.")
+    formats = {value for name, value in items if name == "format"}
+    if formats - {"json"}:
+        return _refuse(400, "badformat", "This API answers in JSON only (format=json).")
+    actions = {value.strip().lower() for name, value in items if name == "action"}
+    module = next(iter(sorted(actions & AUTH_MODULES)), None)
+    if module:
+        return _refuse(403, "authmodule", f"action={module} is not available here: this app handles "
+                                          "logging in and out itself, on its own pages.")
+    # Ours win: JSON, and a call that fails rather than runs as an anonymous visitor.
+    kept = [(name, value) for name, value in items if name not in ("format", "assert")]
+    return kept + [("format", "json"), ("assert", "user")]
+
+
+# --- answers ------------------------------------------------------------------------------
+
+def _login_url() -> str:
+    """The login page, coming back to the calling page afterwards (same origin only)."""
+    back = safe_returnto(request.headers.get(RETURN_TO_HEADER)) or _referrer_path()
+    return url_for("login.login", returnto=back) if back else url_for("login.login")
+
+
+def _referrer_path() -> str:
+    referrer = request.referrer or ""
+    if not referrer or _origin(referrer) not in _own_origins():
+        return ""
+    parts = urlsplit(referrer)
+    return safe_returnto(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def _refuse(status: int, code: str, info: str, **extra: str) -> Response:
+    response = jsonify({"error": {"code": code, "info": info, **extra}})
+    response.status_code = status
+    response.headers["MediaWiki-API-Error"] = code  # as the wiki marks its own errors
+    return response

@@ -212,7 +212,8 @@ def send_step(flow: Flow, params: dict[str, Any]) -> Response | tuple:
     except WikiError as exc:
         wiki_session.save_cookies(client)
         flow.save()
-        return render_flow(flow, error=describe_wiki_error(exc), status=error_status(exc))
+        error = describe_wiki_error(exc) + " What you typed is kept, except passwords."
+        return render_flow(flow, error=error, status=error_status(exc))
     finally:
         params.clear()  # drop our only reference to the secrets at once
     wiki_session.save_cookies(client)
@@ -391,7 +392,7 @@ def describe_wiki_error(exc: WikiError) -> str:
         if exc.code in ("maxlag", "ratelimited"):
             return "The wiki is busy and asked us to slow down. Please try again in a minute."
         return f"The wiki could not do this: {exc.info or exc.code} ({exc.code}). Please try again."
-    return f"{exc} Please try again in a moment; what you typed (except passwords) is kept."
+    return f"{exc} Please try again in a moment."
 
 
 def error_status(exc: WikiError) -> int:

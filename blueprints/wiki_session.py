@@ -82,6 +82,13 @@ def start_user_session(username: str, client: WikiClient) -> None:
 
 
 def end_user_session() -> None:
-    """Forget everything: the store entry is deleted and the cookie cleared."""
+    """Destroy this browser's session: the store entry is deleted now, its id retired, the cookie cleared.
+
+    Emptying alone is not enough: anything the same request writes afterwards
+    (a CSRF token for the page it shows) would be saved under the old id and
+    bring it back for whoever still holds that cookie.
+    """
+    session[USER] = None  # regenerate() acts on non-empty sessions only
+    current_app.session_interface.regenerate(session)
     session.clear()
     session.modified = True

@@ -27,7 +27,9 @@ def captured(name: str) -> dict:
 def mock_read_side(rsps: responses.RequestsMock, fields: str = "authmanagerinfo_login_plain") -> None:
     """siteinfo, tokens+authmanagerinfo and a bare token, answered as the real wiki did."""
     rsps.get(API, json=SITEINFO, match=[matchers.query_param_matcher({"meta": "siteinfo"}, strict_match=False)])
-    rsps.get(API, json=captured(fields),
-             match=[matchers.query_param_matcher({"meta": "tokens|authmanagerinfo"}, strict_match=False)])
+    rsps.get(API, json=captured(fields), match=[matchers.query_param_matcher(
+        {"meta": "tokens|authmanagerinfo", "type": "login"}, strict_match=False)])
+    rsps.get(API, json=captured("authmanagerinfo_create_plain"), match=[matchers.query_param_matcher(
+        {"meta": "tokens|authmanagerinfo", "type": "createaccount"}, strict_match=False)])
     rsps.get(API, json={"query": {"tokens": {"logintoken": "fresh+\\"}}},
              match=[matchers.query_param_matcher({"meta": "tokens"}, strict_match=False)])

@@ -285,3 +285,31 @@ def _cookie(name: str, value: str, domain: str, path: str, expires: int | None, 
 
 
 __all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "Wiki", "WikiClient", "WikiAPIError", "make_adapter"]
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """Who a client is on the wiki (``meta=userinfo``), typed for pages to show."""
+
+    name: str
+    id: int = 0
+    anonymous: bool = False
+    groups: tuple[str, ...] = ()  # without the implicit "*" (everyone)
+    rights: tuple[str, ...] = ()
+    edit_count: int | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> "UserInfo":
+        """Parse ``query.userinfo`` (as ``WikiClient.userinfo()`` returns it)."""
+        if not isinstance(data, dict) or "name" not in data:
+            raise WikiResponseError("userinfo has no name")
+        edit_count = data.get("editcount")
+        return cls(
+            name=str(data["name"]),
+            id=int(data.get("id") or 0),
+            # formatversion=2 says "anon": true; an id of 0 means the same.
+            anonymous=bool(data.get("anon")) or not data.get("id"),
+            groups=tuple(str(g) for g in data.get("groups") or () if g != "*"),
+            rights=tuple(str(r) for r in data.get("rights") or ()),
+            edit_count=int(edit_count) if isinstance(edit_count, int) else None,
+        )

@@ -1,0 +1,148 @@
+"""The "Log in with a bot password" page: a Flask-WTF form around ``wiki.bot_login``.
+
+Each way the login can end has exactly one message (``MESSAGES``), written so
+the person knows what to do next.  The page's route is registered on the
+account blueprint (``/bot-login``, endpoint ``account.bot_login``).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from flask import redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
+
+from wiki import WikiError
+from wiki.bot_login import BotLoginCode, BotLoginResult, bot_login
+
+from . import wiki_session
+from .login_flow import describe_wiki_error, error_status, safe_returnto
+
+log = logging.getLogger("wiki_login.auth")
+
+
+class BotLoginForm(FlaskForm):
+    """User name (``Alice@mybot``) and bot password; CSRF from Flask-WTF."""
+
+    username = StringField(
+        "Bot user name",
+        validators=[InputRequired("Please fill in the bot user name, like Alice@mybot."), Length(max=255)],
+        render_kw={"autocomplete": "username", "autocapitalize": "off", "spellcheck": "false",
+                   "placeholder": "Alice@mybot"},
+    )
+    password = PasswordField(
+        "Bot password",
+        validators=[InputRequired("Please fill in the bot password."), Length(max=2048)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Log in")
+
+
+# --- one message for each way it can end ---------------------------------------------------
+
+def _link(url: str, label: str) -> Markup:
+    return Markup('<a href="{}">{}</a>').format(url, label) if url else escape(label)
+
+
+def _failed(result: BotLoginResult, links: dict[str, Markup]) -> Markup:
+    if result.reason_code == "sessionlost":
+        return Markup("The wiki lost track of this login attempt (its session cookie did not come "
+                      "back), so nothing was checked. Please try again; if it keeps happening, tell "
+                      "the site's administrators.")
+    wiki_words = Markup(" The wiki said: “{}”").format(result.reason) if result.reason else ""
+    return Markup(
+        "The wiki did not accept this bot user name and password.{} Check both on {}: the user name "
+        "is your account's name, “@” and the bot's name (like Alice@mybot), and the password is the "
+        "one the wiki showed once, when the bot password was made, not your account's own password."
+    ).format(wiki_words, links["botpasswords"])
+
+
+def _throttled(result: BotLoginResult, links: dict[str, Markup]) -> Markup:
+    if result.wait_seconds:
+        wait = f"about {max(1, round(result.wait_seconds / 60))} minute(s)"
+    else:
+        wait = "a few minutes"
+    wiki_words = Markup(" (The wiki said: “{}”)").format(result.reason) if result.reason else ""
+    return Markup("There were too many failed logins for this account, so the wiki is not checking "
+                  "passwords for it just now. Please wait {} and try again.{}").format(wait, wiki_words)
+
+
+def _aborted(result: BotLoginResult, links: dict[str, Markup]) -> Markup:
+    if result.reason_code and not result.reason_code.startswith("api-login-fail-aborted"):
+        return Markup("The wiki would not log in this way: “{}”").format(result.reason or result.reason_code)
+    return Markup(
+        "That looks like your account's own password, not a bot password. Your account needs more "
+        "than a password to log in (such as a two-factor code), which a bot-password login cannot ask "
+        "for. Use the {}, or make a bot password on {} and use that here."
+    ).format(links["login"], links["botpasswords"])
+
+
+def _main_account(result: BotLoginResult, links: dict[str, Markup]) -> Markup:
+    return Markup(
+        "That was your account's own password. This page logs in with bot passwords only, which "
+        "carry just the rights you granted the bot, so you were not logged in. To use your own "
+        "password, use the {}."
+    ).format(links["login"])
+
+
+def _token_trouble(result: BotLoginResult, links: dict[str, Markup]) -> Markup:
+    return Markup("The wiki refused its own login token twice in a row, so the login could not be "
+                  "completed. Please try again in a moment; if it keeps happening, tell the wiki's "
+                  "administrators (its session storage may not be working).")
+
+
+MESSAGES: dict[BotLoginCode, Callable[[BotLoginResult, dict[str, Markup]], Markup]] = {
+    BotLoginCode.FAILED: _failed,
+    BotLoginCode.THROTTLED: _throttled,
+    BotLoginCode.ABORTED: _aborted,
+    BotLoginCode.MAIN_ACCOUNT: _main_account,
+    BotLoginCode.WRONG_TOKEN: _token_trouble,
+    BotLoginCode.NEED_TOKEN: _token_trouble,
+}
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+def page():
+    """GET: the form. POST: log in with the bot password; on success, home (or ``returnto``)."""
+    form = BotLoginForm()
+    returnto = safe_returnto(request.args.get("returnto"))
+    error: Markup | str = ""
+    status = 200
+    if form.validate_on_submit():
+        client = wiki_session.wiki().client(forwarded_for=wiki_session.client_address())
+        began = time.monotonic()
+        try:
+            result = bot_login(client, form.username.data.strip(), form.password.data)
+        except WikiError as exc:
+            error, status = describe_wiki_error(exc), error_status(exc)
+        else:
+            log.info("auth action=botlogin result=%s user=%s reason=%s duration_ms=%d", result.code.value,
+                     form.username.data.strip(), result.reason_code or "-", (time.monotonic() - began) * 1000)
+            if result.ok:
+                wiki_session.start_user_session(result.username, client)
+                return redirect(returnto or url_for("account.home"), code=303)
+            error = MESSAGES[result.code](result, _links(returnto))
+    elif form.is_submitted():
+        status = 422
+    return render_template("bot_login.html", form=form, error=error, returnto=returnto,
+                           botpasswords_url=_botpasswords_url(), user=wiki_session.current_user()), status
+
+
+def _links(returnto: str) -> dict[str, Markup]:
+    login_url = url_for("login.login", returnto=returnto) if returnto else url_for("login.login")
+    return {
+        "login": _link(login_url, "normal login"),
+        "botpasswords": _link(_botpasswords_url(), "Special:BotPasswords"),
+    }
+
+
+def _botpasswords_url() -> str:
+    try:
+        return wiki_session.wiki().siteinfo().page_url("Special:BotPasswords")
+    except WikiError:
+        return ""

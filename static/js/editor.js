@@ -1,0 +1,404 @@
+// The demo editor (templates/editor.html): preview and save through the
+// app's same-origin /api, which forwards to the wiki's api.php as the
+// logged-in user. The page arrives with the text; this only adds behaviour.
+'use strict';
+
+(() => {
+  const root = document.getElementById('wl-editor');
+  if (!root) {
+    return;
+  }
+  const cfg = root.dataset;
+  const $ = (id) => document.getElementById(id);
+  const form = $('wl-editor-form');
+  const textBox = $('wl-text');
+  const summaryBox = $('wl-summary');
+  const saveButton = $('wl-save');
+  const previewButton = $('wl-preview-button');
+  const statusBox = $('wl-editor-status');
+  const previewSection = $('wl-preview');
+  const previewBody = $('wl-preview-body');
+  const theirsSection = $('wl-theirs');
+  const theirsBox = $('wl-theirs-text');
+  const theirsCaption = $('wl-theirs-caption');
+
+  // What the next save is based on; moved forward by each save and by a conflict.
+  let base = {
+    exists: cfg.exists === '1',
+    revid: cfg.revid,
+    timestamp: cfg.timestamp,
+    start: cfg.start
+  };
+  let savedText = textBox.value;
+  let wikiToken = null; // the wiki's csrf token for action=edit, fetched on first save
+  let leavingToLogIn = false;
+  // Unsaved text survives a trip to the login page (same tab only).
+  const draftKey = 'wikilogin-draft:' + cfg.title;
+
+  class ApiError extends Error {
+    constructor(code, info, data) {
+      super(info);
+      this.code = code;
+      this.data = data;
+    }
+  }
+
+  // --- talking to /api -----------------------------------------------------------
+
+  async function callApi(method, params) {
+    const query = new URLSearchParams({ format: 'json', formatversion: '2', ...params });
+    const headers = { Accept: 'application/json', [cfg.returnToHeader]: cfg.returnTo };
+    const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+    let url = cfg.api;
+    if (method === 'GET') {
+      url += '?' + query;
+    } else {
+      init.body = query;
+      headers[cfg.csrfHeader] = cfg.csrf;
+    }
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (e) {
+      throw new ApiError('network', 'This app could not be reached. Check your connection and try again; your text is kept here.');
+    }
+    let data;
+    try {
+      data = await response.json();
+    } catch (e) {
+      throw new ApiError('badresponse', `The app answered with something unexpected (HTTP ${response.status}). Please try again; your text is kept here.`);
+    }
+    if (response.status === 401) {
+      logInAgain(data.error || {});
+      throw new ApiError('loggedout', data.error ? data.error.info : 'Please log in again.');
+    }
+    if (data.error) {
+      throw new ApiError(data.error.code, data.error.info || data.error.code, data);
+    }
+    return data;
+  }
+
+  async function getToken(fresh) {
+    if (!wikiToken || fresh) {
+      const data = await callApi('GET', { action: 'query', meta: 'tokens', type: 'csrf' });
+      wikiToken = data.query.tokens.csrftoken;
+    }
+    return wikiToken;
+  }
+
+  // --- logged out: keep the text, log in, come back ----------------------------------
+
+  function logInAgain(error) {
+    saveDraft();
+    leavingToLogIn = true;
+    showMessage('warning', [text(error.info || 'Your session has ended.'), text(' Taking you to the login page; your text will be back here afterwards.')]);
+    window.location.assign(error.login_url || '/login');
+  }
+
+  function saveDraft() {
+    try {
+      sessionStorage.setItem(draftKey, JSON.stringify({ text: textBox.value, summary: summaryBox.value, base }));
+    } catch (e) {
+      // Storage full or disabled: nothing more we can do before leaving.
+    }
+  }
+
+  function restoreDraft() {
+    let draft = null;
+    try {
+      draft = JSON.parse(sessionStorage.getItem(draftKey) || 'null');
+      sessionStorage.removeItem(draftKey);
+    } catch (e) {
+      return;
+    }
+    if (!draft || typeof draft.text !== 'string') {
+      return;
+    }
+    textBox.value = draft.text;
+    summaryBox.value = draft.summary || '';
+    // Still based on what was loaded before: a change made meanwhile is a conflict.
+    base = draft.base || base;
+    showMessage('notice', [text('Welcome back. Your unsaved changes are restored; save them when you are ready.')]);
+  }
+
+  // --- preview --------------------------------------------------------------------------
+
+  async function preview() {
+    await busy(previewButton, 'Loading preview…', async () => {
+      const data = await callApi('POST', {
+        action: 'parse', title: cfg.title, text: textBox.value, contentmodel: 'wikitext',
+        prop: 'text', pst: '1', preview: '1', disableeditsection: '1', disablelimitreport: '1'
+      });
+      showPreview(data.parse.text);
+    });
+  }
+
+  function showPreview(html) {
+    previewBody.replaceChildren(sanitize(html));
+    previewSection.hidden = false;
+    clearMessage();
+    $('wl-preview-title').focus();
+  }
+
+  // The wiki's HTML is rebuilt element by element from an allow-list, never
+  // assigned as HTML: DOMParser's document is inert (nothing in it runs or
+  // loads), and only known-harmless tags and attributes are copied over.
+  const HTML_NS = 'http://www.w3.org/1999/xhtml';
+  const ALLOWED_TAGS = new Set([
+    'a', 'abbr', 'b', 'bdi', 'bdo', 'blockquote', 'br', 'caption', 'cite', 'code', 'col', 'colgroup',
+    'dd', 'del', 'dfn', 'div', 'dl', 'dt', 'em', 'figcaption', 'figure', 'h1', 'h2', 'h3', 'h4', 'h5',
+    'h6', 'hr', 'i', 'ins', 'kbd', 'li', 'mark', 'ol', 'p', 'pre', 'q', 'rp', 'rt', 'ruby', 's', 'samp',
+    'small', 'span', 'strong', 'sub', 'sup', 'table', 'tbody', 'td', 'tfoot', 'th', 'thead', 'time',
+    'tr', 'u', 'ul', 'var', 'wbr'
+  ]);
+  // Dropped with everything inside; any other unknown tag is unwrapped (its text kept).
+  const DROPPED_TAGS = new Set([
+    'script', 'style', 'template', 'iframe', 'frame', 'frameset', 'object', 'embed', 'noscript',
+    'svg', 'math', 'form', 'input', 'button', 'select', 'textarea', 'option', 'link', 'meta', 'base',
+    'title', 'head', 'audio', 'video', 'source', 'track', 'canvas', 'dialog', 'applet', 'portal'
+  ]);
+  const ALLOWED_ATTRIBUTES = {
+    '*': ['dir', 'lang', 'title'],
+    td: ['colspan', 'rowspan'],
+    th: ['colspan', 'rowspan', 'scope'],
+    ol: ['start', 'reversed'],
+    li: ['value'],
+    time: ['datetime']
+  };
+  const LINK_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
+
+  function sanitize(html) {
+    const doc = new DOMParser().parseFromString(String(html), 'text/html');
+    return copyChildren(doc.body);
+  }
+
+  function copyChildren(from) {
+    const fragment = document.createDocumentFragment();
+    for (const child of from.childNodes) {
+      const copy = copyNode(child);
+      if (copy) {
+        fragment.append(copy);
+      }
+    }
+    return fragment;
+  }
+
+  function copyNode(node) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      return document.createTextNode(node.data);
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE || node.namespaceURI !== HTML_NS) {
+      return null; // comments, processing instructions, foreign content
+    }
+    const tag = node.localName;
+    if (DROPPED_TAGS.has(tag)) {
+      return null;
+    }
+    if (tag === 'img') {
+      return imagePlaceholder(node);
+    }
+    if (!ALLOWED_TAGS.has(tag)) {
+      return copyChildren(node);
+    }
+    const element = document.createElement(tag);
+    const allowed = [...ALLOWED_ATTRIBUTES['*'], ...(ALLOWED_ATTRIBUTES[tag] || [])];
+    for (const name of allowed) {
+      if (node.hasAttribute(name)) {
+        element.setAttribute(name, node.getAttribute(name));
+      }
+    }
+    // The wiki's classes style tables and links; ours (cdx-, wl-) must not be borrowed.
+    const classes = [...node.classList].filter((c) => !/^(cdx|wl)-/.test(c));
+    if (classes.length) {
+      element.className = classes.join(' ');
+    }
+    if (tag === 'a') {
+      setLink(element, node.getAttribute('href'));
+    }
+    element.append(copyChildren(node));
+    return element;
+  }
+
+  function setLink(element, href) {
+    if (!href || !cfg.wikiServer) {
+      return;
+    }
+    let url;
+    try {
+      url = new URL(href, cfg.wikiServer + '/'); // the wiki's relative links point at the wiki
+    } catch (e) {
+      return;
+    }
+    if (!LINK_PROTOCOLS.has(url.protocol)) {
+      return;
+    }
+    element.href = url.href;
+    // A new tab, so following a link never loses the text being edited.
+    element.target = '_blank';
+    element.rel = 'noopener noreferrer nofollow';
+  }
+
+  function imagePlaceholder(img) {
+    const span = document.createElement('span');
+    span.className = 'wl-preview__image';
+    span.textContent = 'Image' + (img.getAttribute('alt') ? ': ' + img.getAttribute('alt') : '');
+    return span;
+  }
+
+  // --- save -----------------------------------------------------------------------------
+
+  async function save() {
+    await busy(saveButton, 'Saving…', async () => {
+      let data;
+      try {
+        data = await callApi('POST', await editParams(false));
+      } catch (e) {
+        if (e.code !== 'badtoken') {
+          throw e;
+        }
+        // The wiki session was renewed since the token was fetched: once more, fresh.
+        data = await callApi('POST', await editParams(true));
+      }
+      saved(data.edit);
+    }, onSaveError);
+  }
+
+  async function editParams(freshToken) {
+    const params = {
+      action: 'edit', title: cfg.title, text: textBox.value, summary: summaryBox.value,
+      assertuser: cfg.user, starttimestamp: base.start, token: await getToken(freshToken)
+    };
+    if (base.exists) {
+      // Based on this revision: if the page changed since, the wiki reports a conflict.
+      Object.assign(params, { baserevid: base.revid, basetimestamp: base.timestamp, nocreate: '1' });
+    } else {
+      params.createonly = '1';
+    }
+    return params;
+  }
+
+  function saved(edit) {
+    if (edit.result !== 'Success') {
+      // An extension stopped the save (a captcha, an abuse filter...).
+      const why = edit.info || edit.warning || (edit.captcha ? 'The wiki asks for a CAPTCHA, which this editor cannot show.' : '');
+      showMessage('error', [text('The wiki did not save this. ' + (why || 'It gave no reason.') + ' '), link(cfg.pageUrl + (cfg.pageUrl.includes('?') ? '&' : '?') + 'action=edit', 'Edit on the wiki instead')]);
+      return;
+    }
+    savedText = textBox.value;
+    if (edit.nochange) {
+      showMessage('notice', [text('Nothing to save: the text is the same as the saved version.')]);
+      return;
+    }
+    base = { exists: true, revid: String(edit.newrevid), timestamp: edit.newtimestamp, start: edit.newtimestamp };
+    theirsSection.hidden = true;
+    summaryBox.value = '';
+    showMessage('success', [
+      text(`Saved as ${cfg.user}. `),
+      link(cfg.pageUrl, 'View the page'),
+      text(' · '),
+      link(diffUrl(edit.newrevid), 'See your change')
+    ]);
+  }
+
+  async function onSaveError(e) {
+    if (e.code === 'editconflict' || e.code === 'articleexists') {
+      await showConflict();
+    } else if (e.code === 'pagedeleted' || e.code === 'missingtitle') {
+      showMessage('error', [text('This page was deleted after you started editing, so nothing was saved. Your text is kept here; copy it if you still need it.')]);
+    } else if (e.code !== 'loggedout') {
+      showMessage('error', [text(`${e.message}${e.code && !['network', 'badresponse'].includes(e.code) ? ` (${e.code})` : ''}`)]);
+    }
+  }
+
+  async function showConflict() {
+    const data = await callApi('GET', {
+      action: 'query', prop: 'revisions', titles: cfg.title, rvslots: 'main',
+      rvprop: 'content|timestamp|ids|user', curtimestamp: '1'
+    });
+    const rev = data.query.pages[0].revisions[0];
+    theirsBox.value = rev.slots.main.content;
+    theirsCaption.textContent = `Saved by ${rev.user} at ${new Date(rev.timestamp).toLocaleString()}: the page as it is now.`;
+    theirsSection.hidden = false;
+    // The next save knowingly replaces their version with the text in the box.
+    base = { exists: true, revid: String(rev.revid), timestamp: rev.timestamp, start: data.curtimestamp };
+    showMessage('error', [
+      strong('Edit conflict: nothing was saved. '),
+      text(`${rev.user} changed this page after you started editing. Your text is still in the box; their version is below it. Copy what you need from theirs into yours, then save again: that will replace their version.`)
+    ]);
+  }
+
+  // --- page furniture ----------------------------------------------------------------------
+
+  async function busy(button, label, work, onError) {
+    const original = button.textContent;
+    saveButton.disabled = previewButton.disabled = true;
+    form.setAttribute('aria-busy', 'true');
+    button.textContent = label;
+    try {
+      await work();
+    } catch (e) {
+      if (onError) {
+        await onError(e).catch(() => showMessage('error', [text(e.message)]));
+      } else if (e.code !== 'loggedout') {
+        showMessage('error', [text(e.message)]);
+      }
+    } finally {
+      button.textContent = original;
+      form.removeAttribute('aria-busy');
+      saveButton.disabled = previewButton.disabled = leavingToLogIn;
+    }
+  }
+
+  // A Codex message, built from nodes (text never becomes HTML).
+  function showMessage(kind, parts) {
+    const box = document.createElement('div');
+    box.className = `cdx-message cdx-message--block cdx-message--${kind}`;
+    box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+    const icon = document.createElement('span');
+    icon.className = 'cdx-message__icon';
+    const content = document.createElement('div');
+    content.className = 'cdx-message__content';
+    content.append(...parts);
+    box.append(icon, content);
+    statusBox.replaceChildren(box);
+    box.scrollIntoView({ block: 'nearest' });
+  }
+
+  function clearMessage() {
+    statusBox.replaceChildren();
+  }
+
+  const text = (s) => document.createTextNode(s);
+  function strong(s) {
+    const b = document.createElement('strong');
+    b.textContent = s;
+    return b;
+  }
+  function link(href, label) {
+    const a = document.createElement('a');
+    a.href = href;
+    a.textContent = label;
+    a.target = '_blank';
+    a.rel = 'noopener';
+    return a;
+  }
+  function diffUrl(revid) {
+    return cfg.pageUrl + (cfg.pageUrl.includes('?') ? '&' : '?') + 'diff=' + encodeURIComponent(revid);
+  }
+
+  // --- wiring -------------------------------------------------------------------------------
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    save();
+  });
+  previewButton.addEventListener('click', preview);
+  window.addEventListener('beforeunload', (event) => {
+    if (!leavingToLogIn && textBox.value !== savedText) {
+      event.preventDefault(); // the browser asks "Leave site? Changes may not be saved."
+      event.returnValue = '';
+    }
+  });
+  restoreDraft();
+  saveButton.disabled = previewButton.disabled = false;
+})();

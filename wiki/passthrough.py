@@ -1,0 +1,82 @@
+"""One Action API call passed through for a user, answered byte for byte.
+
+The app's same-origin ``/api`` forwards a browser's call with that user's wiki
+cookies and hands back exactly what the wiki said.  Unlike
+``WikiClient.get/post`` nothing is parsed, retried or raised for API errors
+here: the answer is the caller's to read, in the wiki's own words and format.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import requests
+
+from .client import WikiClient
+from .errors import WikiUnavailable
+
+# Sent with every API error since MediaWiki 1.29: lets us read the codes
+# without parsing (and whatever errorformat the caller chose).
+ERROR_HEADER = "MediaWiki-API-Error"
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """The wiki's HTTP answer, untouched."""
+
+    status: int
+    content_type: str
+    body: bytes
+    error_codes: frozenset[str]  # the API error codes, if the answer is an error
+    retry_after: str | None = None  # maxlag and rate limits say when to come back
+
+    @property
+    def is_json(self) -> bool:
+        return self.content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def forward(client: WikiClient, method: str, params: list[tuple[str, str]]) -> RawAnswer:
+    """Send ``params`` as given (repeated names kept, in order) with ``client``'s cookies only.
+
+    GET parameters go in the query string, POST parameters in the body.  Never
+    retried: the caller sees what happened and decides.  Raises
+    ``WikiUnavailable`` if the wiki cannot be reached in time.
+    """
+    wiki = client.wiki
+    try:
+        if method == "GET":
+            resp = client.http.get(wiki.api_url, params=params, timeout=wiki.timeout)
+        else:
+            resp = client.http.post(wiki.api_url, data=params, timeout=wiki.timeout)
+    except requests.Timeout as exc:
+        raise WikiUnavailable(f"The wiki did not answer within {wiki.timeout:g} seconds.") from exc
+    except requests.RequestException as exc:
+        raise WikiUnavailable("The wiki could not be reached.") from exc
+    content_type = resp.headers.get("Content-Type", "")
+    return RawAnswer(
+        status=resp.status_code,
+        content_type=content_type,
+        body=resp.content,
+        error_codes=_error_codes(resp),
+        retry_after=resp.headers.get("Retry-After"),
+    )
+
+
+def _error_codes(resp: requests.Response) -> frozenset[str]:
+    header = resp.headers.get(ERROR_HEADER)
+    if header is not None:
+        return frozenset(code.strip() for code in header.split(",") if code.strip())
+    # No header (an old wiki, or a proxy that dropped it): read the body.
+    try:
+        data = json.loads(resp.content)
+    except ValueError:
+        return frozenset()
+    if not isinstance(data, dict):
+        return frozenset()
+    error = data.get("error")
+    if isinstance(error, dict) and "code" in error:
+        return frozenset({str(error["code"])})
+    errors = data.get("errors")  # errorformat=plaintext/wikitext/html/raw
+    if isinstance(errors, list):
+        return frozenset(str(e["code"]) for e in errors if isinstance(e, dict) and "code" in e)
+    return frozenset()
