@@ -121,3 +121,26 @@ def test_returnto_on_our_origin_is_kept(returnto):
     from blueprints.login_flow import safe_returnto
 
     assert safe_returnto(returnto) == returnto
+
+
+def test_webauthn_step_says_so_and_links_to_the_wiki(make_app):
+    """WebAuthn needs the wiki's own domain: say so, link there, never fail silently (mocked:
+    the WebAuthn extension is not in Debian's MediaWiki)."""
+    import responses
+
+    from tests.mock_wiki import API, mock_read_side
+
+    webauthn_ui = {"clientlogin": {"status": "UI", "message": "Use your security key.", "messagecode": "webauthn-ui",
+                                   "requests": [{"id": "MediaWiki\\Extension\\WebAuthn\\Authenticator\\WebAuthnAuthenticationRequest",
+                                                 "required": "required", "provider": "WebAuthn", "account": "Alice",
+                                                 "metadata": {}, "fields": {"auth": {"type": "hidden", "value": "{}",
+                                                                                     "label": "", "help": ""}}}]}}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        mock_read_side(rsps)
+        rsps.post(API, json=webauthn_ui)
+        client = make_app(type("W", (), {"api_url": API})()).test_client()
+        _, csrf = form_page(client)
+        html = client.post("/login", data={"csrf_token": csrf, "username": "Alice", "password": "pw",
+                                           "wl_submit": "Log in"}).get_data(as_text=True)
+    assert "security key" in html and "cannot complete this login" in html
+    assert 'href="http://wiki.invalid/wiki/Special:UserLogin"' in html
