@@ -1,6 +1,7 @@
 """Routes of the login flow: the form, its steps, the identity provider's callback."""
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import requests
@@ -17,6 +18,8 @@ from .login_flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
 
 bp = Blueprint("login", __name__)
 
+# The provider's parameters wait in the store only for the redirect to /login/resume.
+CALLBACK_PARAMS_TTL = 60
 RASTER_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
@@ -182,6 +185,10 @@ def resume():
     if flow is None or flow.callback_params is None:
         return redirect(url_for("login.login"), code=303)
     params, flow.callback_params = flow.callback_params, None
+    if time.time() - flow.updated > CALLBACK_PARAMS_TTL:
+        # The provider's code waited in the store too long for this one redirect.
+        Flow.clear()
+        return redirect(url_for(PAGES[flow.action].form_endpoint), code=303)
     flow.stage = CONTINUE
     return login_flow.send_step(flow, params)
 

@@ -66,7 +66,7 @@ class Flow:
     callback_params: dict[str, Any] | None = None
     provider_request: dict[str, Any] | None = None  # the provider button's request, to log in with later
     can_create_accounts: bool = False
-    started: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)  # idle flows expire (LOGIN_FLOW_TTL)
 
     @property
     def api(self) -> AuthAction:
@@ -77,6 +77,7 @@ class Flow:
         return [AuthRequest.from_api(r) for r in self.requests]
 
     def save(self) -> None:
+        self.updated = time.time()
         session[wiki_session.FLOW] = asdict(self)
 
     @classmethod
@@ -89,7 +90,7 @@ class Flow:
             flow = cls(**data)
         except TypeError:  # stored by an older version of the app
             return None
-        if time.time() - flow.started > current_app.config["LOGIN_FLOW_TTL"]:
+        if time.time() - flow.updated > current_app.config["LOGIN_FLOW_TTL"]:
             return None
         return flow
 
