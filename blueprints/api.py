@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from wiki import WikiError
-from wiki.passthrough import forward
+from wiki.passthrough import RawAnswer, forward
 
 from . import wiki_session
 from .csrf import csrf
@@ -87,10 +87,7 @@ def api():
     cookies_before = client.export_cookies()
     began = time.monotonic()
     answer = forward(client, request.method, params)  # WikiError: see api_wiki_error
-    action = next((v for k, v in params if k == "action"), "-")
-    log.info("api action=%s user=%s status=%d errors=%s duration_ms=%d", action,
-             wiki_session.current_user(), answer.status, ",".join(sorted(answer.error_codes)) or "-",
-             (time.monotonic() - began) * 1000)
+    _log_call(params, answer, time.monotonic() - began)
     if SESSION_GONE in answer.error_codes:
         wiki_session.end_user_session()
         return _refuse(401, "sessionexpired",
@@ -109,21 +106,33 @@ def api():
     return response
 
 
+# Errors inside /api answer JSON for the caller's code, never the app's HTML pages.
+
 @bp.errorhandler(WikiError)
 def api_wiki_error(exc: WikiError):
+    """The wiki could not be reached in time: 502, and what happened."""
     return _refuse(502, "wikiunavailable", f"{exc} Please try again in a moment.")
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def api_too_large(exc: RequestEntityTooLarge):
+    """The body was larger than MAX_BODY or had more parts than MAX_PARAMS."""
     return _refuse(413, "toolarge", f"This call is larger than this app forwards "
                                     f"(at most {MAX_BODY // (1024 * 1024)} MiB and {MAX_PARAMS} parameters).")
 
 
 @bp.errorhandler(HTTPException)
 def api_http_error(exc: HTTPException):
-    # JSON for the editor's code, never the app's HTML error page.
+    """Any other HTTP error inside /api, in the same JSON shape."""
     return _refuse(exc.code or 500, "http", exc.description or exc.name)
+
+
+@bp.errorhandler(Exception)
+def api_unexpected(exc: Exception):
+    """A bug: logged with its traceback for us, a plain sentence for the caller."""
+    log.exception("unexpected error in /api")
+    return _refuse(500, "internal", "This app hit an unexpected problem. Please try again; if it keeps "
+                                    "happening, tell the site's administrators.")
 
 
 # --- the guards -----------------------------------------------------------------------
@@ -214,6 +223,15 @@ def _referrer_path() -> str:
         return ""
     parts = urlsplit(referrer)
     return safe_returnto(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def _log_call(params: list[tuple[str, str]], answer: RawAnswer, seconds: float) -> None:
+    """One line a call: who, which action, how it went. Never the parameters (page text, tokens)."""
+    action = next((value for name, value in params if name == "action"), "-")
+    # Routine calls at DEBUG; the wiki's refusals are worth a line in the normal log.
+    log.log(logging.INFO if answer.error_codes else logging.DEBUG,
+            "api action=%s user=%s status=%d errors=%s duration_ms=%d", action, wiki_session.current_user(),
+            answer.status, ",".join(sorted(answer.error_codes)) or "-", seconds * 1000)
 
 
 def _refuse(status: int, code: str, info: str, **extra: str) -> Response:

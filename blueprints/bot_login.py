@@ -55,9 +55,8 @@ def _failed(result: BotLoginResult, links: dict[str, Markup]) -> Markup:
                       "the site's administrators.")
     wiki_words = Markup(" The wiki said: “{}”").format(result.reason) if result.reason else ""
     return Markup(
-        "The wiki did not accept this bot user name and password.{} Check both on {}: the user name "
-        "is your account's name, “@” and the bot's name (like Alice@mybot), and the password is the "
-        "one the wiki showed once, when the bot password was made, not your account's own password."
+        "The wiki did not accept this bot user name and password.{} Check both on {}. The password is "
+        "the one shown once when the bot password was made, not your account's own password."
     ).format(wiki_words, links["botpasswords"])
 
 
@@ -121,8 +120,9 @@ def page():
         except WikiError as exc:
             error, status = describe_wiki_error(exc), error_status(exc)
         else:
-            log.info("auth action=botlogin result=%s user=%s reason=%s duration_ms=%d", result.code.value,
-                     form.username.data.strip(), result.reason_code or "-", (time.monotonic() - began) * 1000)
+            log.info("auth action=botlogin result=%s user=%s reason=%s client=%s duration_ms=%d",
+                     result.code.value, form.username.data.strip(), result.reason_code or "-",
+                     request.remote_addr or "-", (time.monotonic() - began) * 1000)
             if result.ok:
                 wiki_session.start_user_session(result.username, client)
                 return redirect(returnto or url_for("account.home"), code=303)

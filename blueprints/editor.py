@@ -62,6 +62,8 @@ def edit(title: str):
         source=source,
         user=user,
         page_url=site.page_url(source.title),
+        # Percent-encoded: it travels in a header, which must be ASCII.
+        editor_url=url_for("editor.edit", title=canonical),
         csrf_header=CSRF_HEADER,
         return_to_header=RETURN_TO_HEADER,
     )

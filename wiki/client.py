@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from http.cookiejar import Cookie
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -86,6 +87,13 @@ class Wiki:
         self._siteinfo: SiteInfo | None = None
         self._siteinfo_at = 0.0
         self._lock = threading.Lock()
+
+    @property
+    def origin(self) -> str:
+        """Scheme and host of the API URL: how *we* reach the wiki (its siteinfo
+        ``server`` is how browsers do, which may differ behind proxies or in containers)."""
+        parts = urlsplit(self.api_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def client(
         self,

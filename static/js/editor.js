@@ -31,15 +31,14 @@
   };
   let savedText = textBox.value;
   let wikiToken = null; // the wiki's csrf token for action=edit, fetched on first save
-  let leavingToLogIn = false;
+  let leaving = false; // for the login page or a reload, with the text saved as a draft
   // Unsaved text survives a trip to the login page (same tab only).
   const draftKey = 'wikilogin-draft:' + cfg.title;
 
   class ApiError extends Error {
-    constructor(code, info, data) {
+    constructor(code, info) {
       super(info);
-      this.code = code;
-      this.data = data;
+      this.code = code; // the wiki's error code, or ours: network, badresponse, leaving
     }
   }
 
@@ -68,12 +67,19 @@
     } catch (e) {
       throw new ApiError('badresponse', `The app answered with something unexpected (HTTP ${response.status}). Please try again; your text is kept here.`);
     }
+    const error = data.error || {};
     if (response.status === 401) {
-      logInAgain(data.error || {});
-      throw new ApiError('loggedout', data.error ? data.error.info : 'Please log in again.');
+      leaveAndComeBack(error.login_url || '/login',
+        (error.info || 'Your session has ended.') + ' Taking you to the login page; your text will be back here afterwards.');
+      throw new ApiError('leaving', error.info);
+    }
+    if (error.code === 'badcsrf') {
+      // This page belongs to an older session (a new login in another tab): a fresh copy of it works.
+      leaveAndComeBack(window.location.href, 'Your session changed since this page was opened. Reloading it; your text is kept.');
+      throw new ApiError('leaving', error.info);
     }
     if (data.error) {
-      throw new ApiError(data.error.code, data.error.info || data.error.code, data);
+      throw new ApiError(error.code, error.info || error.code);
     }
     return data;
   }
@@ -86,13 +92,13 @@
     return wikiToken;
   }
 
-  // --- logged out: keep the text, log in, come back ----------------------------------
+  // --- a session gone or changed: keep the text, go (to the login page), come back ----------
 
-  function logInAgain(error) {
+  function leaveAndComeBack(url, why) {
     saveDraft();
-    leavingToLogIn = true;
-    showMessage('warning', [text(error.info || 'Your session has ended.'), text(' Taking you to the login page; your text will be back here afterwards.')]);
-    window.location.assign(error.login_url || '/login');
+    leaving = true;
+    showMessage('warning', [text(why)]);
+    window.location.assign(url);
   }
 
   function saveDraft() {
@@ -118,7 +124,7 @@
     summaryBox.value = draft.summary || '';
     // Still based on what was loaded before: a change made meanwhile is a conflict.
     base = draft.base || base;
-    showMessage('notice', [text('Welcome back. Your unsaved changes are restored; save them when you are ready.')]);
+    showMessage('notice', [text('Your unsaved changes are restored; save them when you are ready.')]);
   }
 
   // --- preview --------------------------------------------------------------------------
@@ -290,7 +296,10 @@
       return;
     }
     base = { exists: true, revid: String(edit.newrevid), timestamp: edit.newtimestamp, start: edit.newtimestamp };
+    $('wl-editor-verb').textContent = 'Editing';
+    // Their version and the preview were of the text before this save.
     theirsSection.hidden = true;
+    previewSection.hidden = true;
     summaryBox.value = '';
     showMessage('success', [
       text(`Saved as ${cfg.user}. `),
@@ -305,7 +314,7 @@
       await showConflict();
     } else if (e.code === 'pagedeleted' || e.code === 'missingtitle') {
       showMessage('error', [text('This page was deleted after you started editing, so nothing was saved. Your text is kept here; copy it if you still need it.')]);
-    } else if (e.code !== 'loggedout') {
+    } else if (e.code !== 'leaving') {
       showMessage('error', [text(`${e.message}${e.code && !['network', 'badresponse'].includes(e.code) ? ` (${e.code})` : ''}`)]);
     }
   }
@@ -339,13 +348,13 @@
     } catch (e) {
       if (onError) {
         await onError(e).catch(() => showMessage('error', [text(e.message)]));
-      } else if (e.code !== 'loggedout') {
+      } else if (e.code !== 'leaving') {
         showMessage('error', [text(e.message)]);
       }
     } finally {
       button.textContent = original;
       form.removeAttribute('aria-busy');
-      saveButton.disabled = previewButton.disabled = leavingToLogIn;
+      saveButton.disabled = previewButton.disabled = leaving;
     }
   }
 
@@ -394,7 +403,7 @@
   });
   previewButton.addEventListener('click', preview);
   window.addEventListener('beforeunload', (event) => {
-    if (!leavingToLogIn && textBox.value !== savedText) {
+    if (!leaving && textBox.value !== savedText) {
       event.preventDefault(); // the browser asks "Leave site? Changes may not be saved."
       event.returnValue = '';
     }
