@@ -283,7 +283,9 @@ def _security_headers(response):
     # app itself may only ever see plain HTTP.
     if current_app.config["PUBLIC_URL"].startswith("https://") or request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if request.endpoint and request.endpoint.startswith("login."):
+    # Every page but the static files shows someone's session (a name, a CSRF
+    # token, a login step): nothing for a shared cache to keep, unless a view says so.
+    if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -27,7 +27,9 @@ from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 # (endpoint, method) of every request that is a login attempt.
 LIMITED = frozenset({
     ("login.login_post", "POST"),
+    ("login.create_post", "POST"),
     ("login.callback", "POST"),
+    ("account.bot_login", "POST"),
 })
 PER_IP_SCOPE = "login-per-address"
 PER_USER_SCOPE = "login-per-username"
@@ -50,14 +52,19 @@ def client_key() -> str:
     return str(ip)
 
 
-def normalise_username(raw: str) -> str:
-    """The name as MediaWiki reads it: "alice_smith " and "Alice smith" are one user."""
-    name = " ".join(raw.replace("_", " ").split())[:MAX_USERNAME]
+def account_name(raw: str) -> str:
+    """The account a login form names, as MediaWiki reads it.
+
+    "alice_smith " and "Alice smith" are one user.  A bot password logs in as
+    "Alice@mybot": that is Alice's account ("@" is not allowed in user names),
+    so it shares her counter.
+    """
+    name = " ".join(raw.split("@", 1)[0].replace("_", " ").split())[:MAX_USERNAME]
     return name[:1].upper() + name[1:]
 
 
 def username_key() -> str:
-    return normalise_username(request.form.get("username", ""))
+    return account_name(request.form.get("username", ""))
 
 
 def _not_a_login_attempt() -> bool:
