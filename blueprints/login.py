@@ -150,9 +150,11 @@ def callback():
         items += list(request.form.items(multi=True))
     given = next((v for k, v in items if k == "wlstate"), None)
     cookie_name = current_app.config["SESSION_COOKIE_NAME"]
-    if request.method == "POST" and cookie_name not in request.cookies:
+    relayed = any(k == "wl_relayed" for k, _ in items)
+    if request.method == "POST" and cookie_name not in request.cookies and not relayed:
         # A cross-site form POST carries no SameSite=Lax cookie: post the same
-        # fields again from our own page, which does carry it.
+        # fields again from our own page, which does carry it (once: a browser
+        # with no session at all would otherwise go round for ever).
         return render_template("relay.html", items=items, action=url_for("login.callback")), 200
     action = login_flow.take_callback_state(given)
     flow = Flow.load(action) if action else None
@@ -200,10 +202,9 @@ def wiki_image():
     parts = urlsplit(src)
     if not src.startswith("/") or src.startswith("//") or parts.scheme or parts.netloc:
         abort(404)
-    site = wiki_session.wiki().siteinfo()
     client = wiki_session.wiki_client(lang=False)
     try:
-        resp = client.http.get(site.server + src, timeout=client.wiki.timeout)
+        resp = client.http.get(client.wiki.origin + src, timeout=client.wiki.timeout)
     except requests.RequestException:
         abort(502)
     wiki_session.save_cookies(client)

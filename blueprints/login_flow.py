@@ -44,6 +44,8 @@ RESERVED_PARAMS = {
     "errorsuselocal", "assert", "assertuser", "maxlag", "smaxage", "maxage", "requestid",
     "servedby", "curtimestamp", "responselanginfo", "origin", "crossorigin", "centralauthtoken",
 }
+# Ours, never the provider's: the one-time value and the relay marker.
+OUR_CALLBACK_PARAMS = {"wlstate", "wl_relayed"}
 MAX_CALLBACK_PARAMS = 40
 MAX_CALLBACK_VALUE = 8192
 
@@ -356,7 +358,7 @@ def callback_params(items: list[tuple[str, str]], action: AuthAction) -> dict[st
     """The provider's parameters to pass on to the wiki, or None if they are unreasonable."""
     params: dict[str, Any] = {}
     for key, value in items:
-        if key == "wlstate" or key in RESERVED_PARAMS or key.startswith(action.prefix):
+        if key in OUR_CALLBACK_PARAMS or key in RESERVED_PARAMS or key.startswith(action.prefix):
             continue
         if len(params) >= MAX_CALLBACK_PARAMS or len(value) > MAX_CALLBACK_VALUE or len(key) > 100:
             return None
@@ -403,9 +405,9 @@ def error_status(exc: WikiError) -> int:
 def log_outcome(flow: Flow, result: AuthResult, seconds: float) -> None:
     """One line per step: who, what, which provider, how long. Never a secret."""
     log.info(
-        "auth action=%s status=%s user=%s provider=%s messagecode=%s duration_ms=%d",
+        "auth action=%s status=%s user=%s provider=%s messagecode=%s client=%s duration_ms=%d",
         flow.action, result.status, result.username or flow.values.get("username", "-"),
-        flow.provider or "-", result.messagecode or "-", seconds * 1000,
+        flow.provider or "-", result.messagecode or "-", request.remote_addr or "-", seconds * 1000,
     )
 
 
