@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from cachelib.file import FileSystemCache
 from flask import Flask, current_app, g, render_template, request
-from flask_session import Session
 from flask_wtf.csrf import CSRFError
 from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
 from blueprints import account, api, editor, login, ops, rate_limits
 from blueprints.csrf import csrf
+from blueprints.session_store import session_interface
 from blueprints.wiki_html import plain_text, sanitize
 from wiki import Wiki, WikiError, make_adapter
 
@@ -126,28 +124,8 @@ def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
 
 # --- the session store ------------------------------------------------------------------
 
-class SessionFileStore(FileSystemCache):
-    """cachelib's file cache that never evicts a live session.
-
-    The stock cache deletes the oldest entries once it holds ``threshold`` (500)
-    files, which would log users out at random; here only expired ones go, in a
-    sweep at most once every ``sweep_every`` seconds.
-    """
-
-    def __init__(self, cache_dir: str, *, sweep_every: float = 600.0):
-        super().__init__(cache_dir, threshold=0, mode=0o600)
-        self._sweep_every = sweep_every
-        self._last_sweep = 0.0
-
-    def _prune(self) -> None:
-        now = time.time()
-        if now - self._last_sweep >= self._sweep_every:
-            self._last_sweep = now
-            self._remove_expired(now)
-
-
 def _session_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Flask-Session settings: Redis when REDIS_URL is set, else files in SESSION_DIR.
+    """Session cookie and store settings: Redis when REDIS_URL is set, else files in SESSION_DIR.
 
     Either way each stored session expires SESSION_LIFETIME seconds after its
     last use (a Redis TTL, or the file's expiry time), so nothing piles up.
@@ -165,7 +143,6 @@ def _session_config(config: dict[str, Any]) -> dict[str, Any]:
     if config["REDIS_URL"]:
         import redis
 
-        settings["SESSION_TYPE"] = "redis"
         # Timeouts: a stalled Redis fails a request instead of holding a server
         # thread forever.  The periodic PING replaces connections that a Redis
         # restart left dead.  The login rate limits share this connection pool.
@@ -174,8 +151,6 @@ def _session_config(config: dict[str, Any]) -> dict[str, Any]:
         )
     else:
         os.makedirs(config["SESSION_DIR"], mode=0o700, exist_ok=True)
-        settings["SESSION_TYPE"] = "cachelib"
-        settings["SESSION_CACHELIB"] = SessionFileStore(config["SESSION_DIR"])
     return settings
 
 
@@ -209,7 +184,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         timeout=app.config["WIKI_TIMEOUT"],
         adapter=make_adapter(),
     )
-    Session(app)
+    app.session_interface = session_interface(
+        app, redis_client=app.config.get("SESSION_REDIS"), session_dir=app.config["SESSION_DIR"])
     csrf.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

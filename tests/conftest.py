@@ -190,7 +190,7 @@ class AuthActions:
         self.client = client
 
     def csrf(self, html: str) -> str:
-        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        return re.search(r'name="csrf_token"[^>]*? value="([^"]+)"', html).group(1)
 
     def login(self, username: str = "Alice", password: str | None = None):
         page = self.client.get("/login")

@@ -1,0 +1,107 @@
+"""The server-side session store (Flask-Session), with two rules of our own.
+
+1. A destroyed session stays destroyed.  Flask-Session writes the whole session
+   back at the end of every request; a request still running while another one
+   logs the user out would write the logged-in session back under its old id
+   (and set that cookie again).  So a session read from the store is only
+   written back if its entry still exists, unless this request gave it a new id.
+2. Visitors who never log in cost little.  Every form page needs a session (the
+   CSRF token, the half-finished flow); anonymous ones are kept for
+   ``ANONYMOUS_LIFETIME`` rather than the full ``SESSION_LIFETIME``.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from cachelib.file import FileSystemCache
+from flask import Flask
+from flask.sessions import SessionInterface
+from flask_session.base import ServerSideSession
+from flask_session.cachelib import CacheLibSessionInterface
+from flask_session.redis import RedisSessionInterface
+
+from .wiki_session import USER
+
+MIN_ANONYMOUS_LIFETIME = 3600
+
+
+class SessionFileStore(FileSystemCache):
+    """cachelib's file cache that never evicts a live session.
+
+    The stock cache deletes the oldest entries once it holds ``threshold`` (500)
+    files, which would log users out at random; here only expired ones go, in a
+    sweep at most once every ``sweep_every`` seconds.
+    """
+
+    def __init__(self, cache_dir: str, *, sweep_every: float = 600.0):
+        super().__init__(cache_dir, threshold=0, mode=0o600)
+        self._sweep_every = sweep_every
+        self._last_sweep = 0.0
+
+    def _prune(self) -> None:
+        now = time.time()
+        if now - self._last_sweep >= self._sweep_every:
+            self._last_sweep = now
+            self._remove_expired(now)
+
+
+class _Rules:
+    """The two rules above, over any Flask-Session server-side interface."""
+
+    anonymous_lifetime = timedelta(seconds=MIN_ANONYMOUS_LIFETIME)
+
+    def open_session(self, app: Flask, request: Any) -> ServerSideSession:
+        session = super().open_session(app, request)
+        # Data came from the store (a new session starts empty).
+        session.from_store = bool(session)
+        return session
+
+    def regenerate(self, session: ServerSideSession) -> None:
+        super().regenerate(session)
+        session.from_store = False  # a new id: nothing of the old one to protect
+
+    def save_session(self, app: Flask, session: ServerSideSession, response: Any) -> None:
+        if getattr(session, "from_store", False) and not self._exists(self._get_store_id(session.sid)):
+            return  # destroyed by another request meanwhile (a logout): do not bring it back
+        super().save_session(app, session, response)
+
+    def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
+        if not session.get(USER):
+            session_lifetime = min(session_lifetime, self.anonymous_lifetime)
+        super()._upsert_session(session_lifetime, session, store_id)
+
+
+class FileSessions(_Rules, CacheLibSessionInterface):
+    """Sessions as files in one directory (one host, any number of processes)."""
+
+    def _exists(self, store_id: str) -> bool:
+        return self.cache.has(store_id)
+
+
+class RedisSessions(_Rules, RedisSessionInterface):
+    """Sessions in Redis, with a TTL (several processes or hosts)."""
+
+    def _exists(self, store_id: str) -> bool:
+        return bool(self.client.exists(store_id))
+
+
+def session_interface(app: Flask, *, redis_client: Any = None, session_dir: str = "") -> SessionInterface:
+    """The app's session interface: Redis when a client is given, else files in ``session_dir``."""
+    common = {
+        "app": app,
+        "key_prefix": app.config["SESSION_KEY_PREFIX"],
+        "use_signer": False,
+        "permanent": True,
+        "sid_length": 32,
+        "serialization_format": "msgpack",
+    }
+    iface: _Rules
+    if redis_client is not None:
+        iface = RedisSessions(client=redis_client, **common)
+    else:
+        iface = FileSessions(client=SessionFileStore(session_dir), **common)
+    iface.anonymous_lifetime = timedelta(
+        seconds=max(MIN_ANONYMOUS_LIFETIME, 2 * app.config["LOGIN_FLOW_TTL"]))
+    return iface
