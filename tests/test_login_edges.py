@@ -5,7 +5,6 @@ import re
 import time
 
 import pytest
-from flask import Flask
 
 from blueprints.wiki_html import sanitize
 from tests.conftest import AuthActions

@@ -1,12 +1,11 @@
 """Third-party login end to end: REDIRECT to the identity provider, the callback, RESTART."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 
 from tests.conftest import screenshot, session_id
-from tests.wikiserver import TOTP_USERS, USERS
+from tests.wikiserver import USERS
 
 pytestmark = pytest.mark.browser
 
