@@ -119,3 +119,80 @@ def test_continuation_form(mocked, fields):
         rsps.post(API, json=captured("clientlogin_ui_oath_wrong_code"))
         response = client.post("/login", data={**fields, "csrf_token": csrf, "wl_submit": "Continue"})
         check(response, *fields.values())
+
+
+# --- the same-origin API ---------------------------------------------------------------
+
+API_STATUSES = {200, 400, 401, 403, 413, 502}
+api_values = st.one_of(nasty, st.sampled_from(["query", "parse", "edit", "login", "clientlogin", "logout",
+                                               "createaccount", "json", "jsonfm", "php", "xml", "user", "1"]))
+api_params = st.dictionaries(st.one_of(st.sampled_from(["action", "format", "assert", "callback", "origin",
+                                                        "meta", "title", "text", "token", "formatversion"]),
+                                       st.text(min_size=1, max_size=20)),
+                             api_values, max_size=10)
+
+
+class LoggedInMockedApp:
+    """A browser logged in (mocked PASS) whose every other wiki call is echoed as JSON."""
+
+    def __init__(self):
+        self.rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self.rsps.start()
+        mock_read_side(self.rsps)
+        self.forwarded: list[str] = []
+
+        def wiki(request):
+            body = request.body or ""
+            if "action=clientlogin" in body:
+                return 200, {}, '{"clientlogin": {"status": "PASS", "username": "Alice"}}'
+            self.forwarded.append(request.url + " " + body)
+            return 200, {"Content-Type": "application/json"}, '{"batchcomplete": true}'
+
+        self.rsps.add_callback(responses.POST, API, callback=wiki)
+        self.rsps.add_callback(responses.GET, API, callback=wiki)
+        self.app = create_app({"WIKI_API_URL": API, "SECRET_KEY": "fuzz-secret-key-0123456789abcdef",
+                               "SESSION_DIR": tempfile.mkdtemp(prefix="wl-fuzz-api-"), "RATELIMIT_ENABLED": False})
+        self.client = self.app.test_client()
+        html = self.client.get("/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        done = self.client.post("/login", data={"csrf_token": csrf, "username": "Alice", "password": "pw",
+                                                "wl_submit": "Log in"})
+        assert done.status_code == 303
+        home = self.client.get("/").get_data(as_text=True)
+        self.csrf = re.search(r'name="csrf_token"[^>]*? value="([^"]+)"', home).group(1)
+
+    def close(self):
+        self.rsps.stop()
+        self.rsps.reset()
+
+
+@pytest.fixture(scope="module")
+def logged_in():
+    m = LoggedInMockedApp()
+    yield m
+    m.close()
+
+
+@FUZZ
+@given(query=api_params, form=api_params, method=st.sampled_from(["GET", "POST"]),
+       with_csrf=st.booleans(), site=st.sampled_from([None, "same-origin", "cross-site", "none"]))
+def test_api(logged_in, query, form, method, with_csrf, site):
+    headers = {"X-CSRFToken": logged_in.csrf} if with_csrf else {}
+    if site:
+        headers["Sec-Fetch-Site"] = site
+    before = len(logged_in.forwarded)
+    url = "/api?" + urlencode(query)
+    if method == "GET":
+        response = logged_in.client.get(url, headers=headers)
+    else:
+        response = logged_in.client.post(url, data=form, headers=headers)
+    assert response.status_code in API_STATUSES, (response.status_code, response.get_data(as_text=True)[:300])
+    assert response.is_json, response.get_data(as_text=True)[:300]
+    sent = query if method == "GET" else {**query, **form}
+    if sent.get("action") in ("login", "clientlogin", "logout", "createaccount") or site == "cross-site":
+        assert response.status_code in (400, 403, 413)
+        assert len(logged_in.forwarded) == before, "a refused call reached the wiki"
+    if len(logged_in.forwarded) > before:
+        assert "assert=user" in logged_in.forwarded[-1]
+        # The browser's session cookie is never passed on.
+        assert "wikilogin_session" not in logged_in.forwarded[-1]
