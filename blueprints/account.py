@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf.csrf import validate_csrf
-from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from wiki import NotLoggedIn, WikiError
@@ -32,12 +31,6 @@ NOTABLE_RIGHTS = {
     "userrights": "change user groups",
 }
 
-
-@bp.after_request
-def _private(response: Response) -> Response:
-    # Who is logged in, their rights, a CSRF token: nothing for a shared cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/")

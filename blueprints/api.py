@@ -61,12 +61,6 @@ MAX_NAME_LENGTH = 100
 SESSION_GONE = "assertuserfailed"
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    # Per-user answers: never cached by a browser or a proxy.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
 
 @bp.route("/api", methods=["GET", "POST"])
 @csrf.exempt  # checked in _bad_csrf, after the origin check, and answered in JSON

@@ -19,12 +19,6 @@ from .api import CSRF_HEADER, RETURN_TO_HEADER
 bp = Blueprint("editor", __name__)
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    # The page holds the user's text and tokens: never cached, never restored from history.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
 
 @bp.get("/edit")
 def choose():
