@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFError
 from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
-from blueprints import account, api, editor, login, ops, rate_limits
+from blueprints import account, api, editor, login, ops, rate_limits, wiki_session
 from blueprints.csrf import csrf
 from blueprints.session_store import session_interface
 from blueprints.wiki_html import plain_text, sanitize
@@ -230,13 +230,12 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _template_globals() -> dict[str, Any]:
-    from flask import current_app
-
+    """What every page may show; a view's own values win (Flask never overrides them)."""
     try:
         site = current_app.extensions["wiki"].siteinfo()
     except WikiError:
         site = None
-    return {"site": site, "url_rules": current_app.view_functions, "page_lang": g.get("page_lang", "en")}
+    return {"site": site, "user": wiki_session.current_user(), "page_lang": g.get("page_lang", "en")}
 
 
 # No inline script or style anywhere, so none is allowed.  No form-action

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from http.cookiejar import Cookie
 from typing import Any, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -59,7 +59,8 @@ class SiteInfo:
     languages: dict[str, str] = field(default_factory=dict)
 
     def page_url(self, title: str) -> str:
-        return self.server + self.article_path.replace("$1", title.replace(" ", "_"))
+        """The wiki's own address of a page (encoded as MediaWiki's wfUrlencode does)."""
+        return self.server + self.article_path.replace("$1", quote(title.replace(" ", "_"), safe=";:@$!*(),/~"))
 
 
 def make_adapter(pool_size: int = 32) -> HTTPAdapter:
