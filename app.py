@@ -128,11 +128,13 @@ def _session_config(config: dict[str, Any]) -> dict[str, Any]:
     """Session cookie and store settings: Redis when REDIS_URL is set, else files in SESSION_DIR.
 
     Either way each stored session expires SESSION_LIFETIME seconds after its
-    last use (a Redis TTL, or the file's expiry time), so nothing piles up.
+    last use (a Redis TTL, or the file's expiry time), so nothing piles up; the
+    expiry moves at most every tenth of that (see blueprints/session_store.py).
     """
     secure = config["PUBLIC_URL"].startswith("https://")
     settings: dict[str, Any] = {
         "SESSION_PERMANENT": True,
+        "SESSION_REFRESH_EACH_REQUEST": False,  # session_store refreshes, less often
         "PERMANENT_SESSION_LIFETIME": config["SESSION_LIFETIME"],
         "SESSION_COOKIE_NAME": "wikilogin_session",
         "SESSION_COOKIE_HTTPONLY": True,

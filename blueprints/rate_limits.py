@@ -106,6 +106,8 @@ def init_app(app: Flask) -> None:
         **storage,
     )
     limiter.init_app(app)
+    # Other requests skip the limiter at once, instead of resolving both limits to exempt them.
+    limiter.request_filter(_not_a_login_attempt)
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_attempts(exc: RateLimitExceeded):

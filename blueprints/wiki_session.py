@@ -10,9 +10,12 @@ Never a password, a two-factor code or any field the wiki marks sensitive.
 """
 from __future__ import annotations
 
+import functools
 import time
 
 from flask import current_app, g, request, session
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from wiki import Wiki, WikiClient, WikiError
 
@@ -29,17 +32,28 @@ def wiki() -> Wiki:
 
 def user_language() -> str | None:
     """The wiki language that best fits the browser's Accept-Language, if any."""
-    if not request.accept_languages:
+    header = request.headers.get("Accept-Language", "")
+    if not header:
         return None
     try:
         languages = wiki().siteinfo().languages
     except WikiError:  # no language list is no reason to fail a page
         return None
-    best = request.accept_languages.best_match(list(languages))
+    best = _best_language(header, tuple(languages))
     code = languages.get(best) if best else None
     if code:
         g.page_lang = best
     return code
+
+
+@functools.lru_cache(maxsize=256)
+def _best_language(header: str, tags: tuple[str, ...]) -> str | None:
+    """Werkzeug's best match for an Accept-Language header among the wiki's language tags.
+
+    It compares each accepted value with each of the wiki's ~480 tags (0.4 ms a
+    request); browsers send few distinct headers, so each is matched once.
+    """
+    return parse_accept_header(header, LanguageAccept).best_match(tags)
 
 
 def client_address() -> str | None:
@@ -59,8 +73,10 @@ def wiki_client(*, lang: bool = True) -> WikiClient:
 
 
 def save_cookies(client: WikiClient) -> None:
-    """Keep what the wiki set, for this browser's next request."""
-    session[WIKI_COOKIES] = client.export_cookies()
+    """Keep what the wiki set, for this browser's next request (the store is written only on a change)."""
+    cookies = client.export_cookies()
+    if session.get(WIKI_COOKIES) != cookies:
+        session[WIKI_COOKIES] = cookies
 
 
 def current_user() -> str | None:

@@ -84,6 +84,9 @@ class Wiki:
         self.user_agent = user_agent
         self.timeout = timeout
         self.adapter = adapter or make_adapter()
+        # Proxies and CA bundle from the environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE...), read
+        # once like all configuration: requests would read the environment again on every call.
+        self.environment = requests.Session().merge_environment_settings(api_url, {}, None, None, None)
         self._siteinfo_ttl = siteinfo_ttl
         self._siteinfo: SiteInfo | None = None
         self._siteinfo_at = 0.0
@@ -151,6 +154,10 @@ class WikiClient:
         self.http.mount("http://", wiki.adapter)
         self.http.mount("https://", wiki.adapter)
         self.http.headers["User-Agent"] = wiki.user_agent
+        self.http.trust_env = False
+        self.http.proxies = dict(wiki.environment["proxies"])
+        self.http.verify = wiki.environment["verify"]
+        self.http.cert = wiki.environment["cert"]
         if forwarded_for:
             self.http.headers["X-Forwarded-For"] = forwarded_for
         for c in cookies:
