@@ -1,0 +1,107 @@
+"""One login at a time: the app's pages against a bare script on the wiki's API.
+
+Plain password login: the app is GET /login, POST /login and the 303 to / (three
+requests to the app); the script is GET meta=tokens|authmanagerinfo and POST
+clientlogin (the wiki's own time: the floor).  Two-factor login (TOTP users on
+the OATHAuth wiki): one more POST on each side.  Runs alternate app and script
+(AB, BA, ...) after a warm-up, and each login's wiki requests are counted from
+the wiki's log.
+
+The page the login lands on, the home page, asks the wiki who the user is
+(``meta=userinfo``: groups, rights) on every view; it is timed on its own too,
+so the login steps' share can be told from the page's.  The CPU time the
+servers used per login (gunicorn and its workers; php -S and its workers) is
+counted as well: unlike wall time it does not depend on what else the shared
+machine is doing.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from tests.wikiserver import WikiServer
+
+from .harness import (
+    TOTP_BENCH_USERS, USERS, AppServer, CpuMeter, Row, app_login, check, compare, cpu_row,
+    interleave, landing_page, median, p95, raw_login, wiki_pid,
+)
+
+NAME = "login"
+WARMUP = 3
+PLAIN_ROUNDS, PLAIN_SECONDS = 40, 40.0
+# Each two-factor login uses up one 30-second TOTP window of its user; the wiki
+# takes codes up to 3 windows ahead, so 8 users give 32 logins without waiting.
+TOTP_ROUNDS, TOTP_SECONDS = 12, 25.0
+GOAL_RATIO = 1.05
+T = TypeVar("T")
+
+
+def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
+    return _measure(wiki, app, "plain", two_factor=False) + _measure(wiki, app, "2FA", two_factor=True)
+
+
+def _measure(wiki: WikiServer, app: AppServer, kind: str, *, two_factor: bool) -> list[Row]:
+    users = itertools.cycle(TOTP_BENCH_USERS if two_factor else USERS)
+    calls: dict[str, list[int]] = {"app": [], "home": [], "raw": []}
+    home_times: list[float] = []
+    cpu = CpuMeter(app=app.pid, wiki=wiki_pid(wiki))
+    cpu_used = {"app": 0.0, "app's wiki": 0.0, "raw's wiki": 0.0}
+
+    def counted(what: str, fn: Callable[[], T]) -> tuple[T, float]:
+        """``fn()`` and the seconds it took; the wiki requests it caused go to ``calls[what]``."""
+        mark = wiki.log_mark()
+        began = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - began
+        calls[what].append(len(wiki.api_requests_since(mark)))
+        return result, seconds
+
+    def by_app(_: int) -> float:
+        user = next(users)
+        code = (lambda: wiki.totp_code(user.name)) if two_factor else None
+        cpu.take()
+        browser, steps = counted("app", lambda: app_login(app.url, user, code, land=False))
+        _, home = counted("home", lambda: landing_page(app.url, browser, user))
+        used = cpu.take()
+        cpu_used["app"] += used["app"]
+        cpu_used["app's wiki"] += used["wiki"]
+        home_times.append(home)
+        return steps + home
+
+    def by_script(_: int) -> float:
+        user = next(users)
+        code = (lambda: wiki.totp_code(user.name)) if two_factor else None
+        cpu.take()
+        _, seconds = counted("raw", lambda: raw_login(wiki.api_url, user, code))
+        cpu_used["raw's wiki"] += cpu.take()["wiki"]
+        return seconds
+
+    for i in range(WARMUP):
+        by_app(i), by_script(i)
+    for values in (*calls.values(), home_times):
+        values.clear()
+    cpu_used.update(dict.fromkeys(cpu_used, 0.0))
+    rounds, seconds = (TOTP_ROUNDS, TOTP_SECONDS) if two_factor else (PLAIN_ROUNDS, PLAIN_SECONDS)
+    app_times, raw_times = interleave(by_app, by_script, rounds=rounds, seconds=seconds)
+
+    expected = 3 if two_factor else 2
+    n = len(app_times)
+    app_cpu, app_wiki_cpu, raw_cpu = (cpu_used[k] / n * 1000 for k in ("app", "app's wiki", "raw's wiki"))
+    return [
+        check(NAME, f"{kind}: wiki requests per login (app: login steps + home page)",
+              f"{_spread(calls['app'])} + {_spread(calls['home'])}", _spread(calls["raw"]),
+              goal=str(expected), ok=set(calls["app"]) == {expected} and set(calls["home"]) == {0}),
+        compare(NAME, f"{kind}: median per login (n={n})", median(app_times), median(raw_times),
+                at_most=GOAL_RATIO),
+        compare(NAME, f"{kind}: p95 per login", p95(app_times), p95(raw_times)),
+        compare(NAME, f"{kind}: median per login, without the home page",
+                median([a - h for a, h in zip(app_times, home_times)]), median(raw_times)),
+        cpu_row(NAME, f"{kind}: server CPU per login", app_cpu, app_wiki_cpu, raw_cpu),
+    ]
+
+
+def _spread(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}-{high}"
