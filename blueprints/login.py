@@ -1,7 +1,6 @@
 """Routes of the login flow: the form, its steps, the identity provider's callback."""
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 import requests
@@ -18,8 +17,6 @@ from .login_flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
 
 bp = Blueprint("login", __name__)
 
-# The provider's parameters wait in the store only for the redirect to /login/resume.
-CALLBACK_PARAMS_TTL = 60
 RASTER_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
@@ -173,26 +170,28 @@ def callback():
     if params is None:
         Flow.clear()
         abort(413)
-    # Keep the provider's code server-side and leave this URL at once, so it
-    # lingers in no address bar, history or Referer.
-    flow.callback_params = params
-    flow.save()
-    return redirect(url_for("login.resume"), code=303)
+    # The provider's code is used at once and never stored.  Whatever the wiki
+    # answers, the browser then leaves this URL (so the code lingers in no
+    # address bar, history or Referer): for the next page, or for /login/resume.
+    flow.stage = CONTINUE
+    return login_flow.send_step(flow, params, from_callback=True)
 
 
 @bp.get("/login/resume")
 def resume():
-    """Continue the flow with what the identity provider sent back."""
+    """The step a flow is at after the identity provider's callback (no call to the wiki)."""
     flow = Flow.load("login") or Flow.load("create")
-    if flow is None or flow.callback_params is None:
+    if flow is None or flow.stage == login_flow.AWAY:
         return redirect(url_for("login.login"), code=303)
-    params, flow.callback_params = flow.callback_params, None
-    if time.time() - flow.updated > CALLBACK_PARAMS_TTL:
-        # The provider's code waited in the store too long for this one redirect.
+    if flow.stage == RESTARTED:
+        return login_flow.render_restart(flow)
+    if flow.stage == login_flow.FAILED:
         Flow.clear()
-        return redirect(url_for(PAGES[flow.action].form_endpoint), code=303)
-    flow.stage = CONTINUE
-    return login_flow.send_step(flow, params)
+        return render_template(
+            "message.html", title="This sign-in could not be finished", message=flow.message,
+            retry_url=url_for(PAGES[flow.action].form_endpoint), retry_label="Start again", status=503,
+        ), 503
+    return login_flow.render_flow(flow)
 
 
 @bp.get("/login/wiki-image")

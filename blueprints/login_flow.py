@@ -11,6 +11,7 @@ typed that is not secret.  Passwords and codes exist only while one request runs
 from __future__ import annotations
 
 import hmac
+import re
 import logging
 import secrets
 import time
@@ -33,7 +34,8 @@ log = logging.getLogger("wiki_login.auth")
 # Begin: the first form (fields from authmanagerinfo).  Continue: a UI step
 # (two-factor code, ...).  Redirect: the browser is away at an identity provider.
 # Restart: the provider vouched for someone the wiki does not know.
-BEGIN, CONTINUE, AWAY, RESTARTED = "begin", "continue", "redirect", "restart"
+# Failed: the wiki could not be asked after a callback; shown once, then gone.
+BEGIN, CONTINUE, AWAY, RESTARTED, FAILED = "begin", "continue", "redirect", "restart", "failed"
 
 # The wiki says this when it no longer knows the flow (its session expired).
 NOT_IN_PROGRESS = {"authmanager-authn-not-in-progress", "authmanager-create-not-in-progress"}
@@ -46,6 +48,7 @@ RESERVED_PARAMS = {
 }
 # Ours, never the provider's: the one-time value and the relay marker.
 OUR_CALLBACK_PARAMS = {"wlstate", "wl_relayed"}
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 MAX_CALLBACK_PARAMS = 40
 MAX_CALLBACK_VALUE = 8192
 
@@ -65,7 +68,6 @@ class Flow:
     provider: str = ""
     preserve_state: bool = False
     can_preserve_state: bool = False
-    callback_params: dict[str, Any] | None = None
     provider_request: dict[str, Any] | None = None  # the provider button's request, to log in with later
     can_create_accounts: bool = False
     updated: float = field(default_factory=time.time)  # idle flows expire (LOGIN_FLOW_TTL)
@@ -199,8 +201,13 @@ def submit(flow: Flow, built: BuiltForm) -> Response | tuple:
     return send_step(flow, params)
 
 
-def send_step(flow: Flow, params: dict[str, Any]) -> Response | tuple:
-    """Post one step (the first, or a continuation) and dispatch on the status."""
+def send_step(flow: Flow, params: dict[str, Any], *, from_callback: bool = False) -> Response | tuple:
+    """Post one step (the first, or a continuation) and dispatch on the status.
+
+    ``from_callback``: the step carries an identity provider's code, so the
+    answer is always a redirect away from the callback URL; a page to show is
+    shown by /login/resume from the flow's state.
+    """
     prefix = flow.api.prefix
     if flow.stage == BEGIN:
         params[f"{prefix}returnurl"] = callback_url(flow.action)
@@ -212,16 +219,23 @@ def send_step(flow: Flow, params: dict[str, Any]) -> Response | tuple:
     began = time.monotonic()
     try:
         result, flow.token = client.authenticate(flow.api, flow.token, params)
+        wiki_session.save_cookies(client)
+        log_outcome(flow, result, time.monotonic() - began)
+        response = HANDLERS[result.status](flow, client, result)
     except WikiError as exc:
         wiki_session.save_cookies(client)
+        if from_callback:
+            flow.stage, flow.message = FAILED, describe_wiki_error(exc)
+            flow.save()
+            return redirect(url_for("login.resume"), code=303)
         flow.save()
         error = describe_wiki_error(exc) + " What you typed is kept, except passwords."
         return render_flow(flow, error=error, status=error_status(exc))
     finally:
-        params.clear()  # drop our only reference to the secrets at once
-    wiki_session.save_cookies(client)
-    log_outcome(flow, result, time.monotonic() - began)
-    return HANDLERS[result.status](flow, client, result)
+        params.clear()  # drop this function's reference to the secrets at once
+    if from_callback and not (isinstance(response, Response) and 300 <= response.status_code < 400):
+        return redirect(url_for("login.resume"), code=303)
+    return response
 
 
 # --- one function a status ----------------------------------------------------------
@@ -286,7 +300,8 @@ def on_fail(flow: Flow, client: WikiClient, result: AuthResult):
 
 def on_ui(flow: Flow, client: WikiClient, result: AuthResult):
     # The same step again means the last answer was not accepted.
-    flow.message_kind = "error" if flow.stage == CONTINUE else "notice"
+    same_step = flow.stage == CONTINUE and [r["id"] for r in flow.requests] == [r.id for r in result.requests]
+    flow.message_kind = "error" if same_step else "notice"
     flow.stage = CONTINUE
     flow.requests = [r.to_api() for r in result.requests]
     flow.message = result.message
@@ -318,10 +333,12 @@ def on_restart(flow: Flow, client: WikiClient, result: AuthResult):
     flow.message = result.message
     flow.can_preserve_state = result.canpreservestate
     flow.save()
-    return render_template(
-        "restart.html", flow=flow, provider=flow.provider or "The identity provider",
-        user=wiki_session.current_user(),
-    ), 200
+    return render_restart(flow)
+
+
+def render_restart(flow: Flow):
+    """The "recognised, but no wiki account is linked" page, with its two ways on."""
+    return render_template("restart.html", flow=flow, provider=flow.provider or "The identity provider"), 200
 
 
 HANDLERS: dict[str, Callable[[Flow, WikiClient, AuthResult], Any]] = {
@@ -358,6 +375,10 @@ def callback_params(items: list[tuple[str, str]], action: AuthAction) -> dict[st
     """The provider's parameters to pass on to the wiki, or None if they are unreasonable."""
     params: dict[str, Any] = {}
     for key, value in items:
+        if not PLAIN_NAME.fullmatch(key):
+            # PHP renames " action" or "action." to "action" before MediaWiki reads
+            # it: only names that reach the wiki unchanged are passed on.
+            continue
         if key in OUR_CALLBACK_PARAMS or key in RESERVED_PARAMS or key.startswith(action.prefix):
             continue
         if len(params) >= MAX_CALLBACK_PARAMS or len(value) > MAX_CALLBACK_VALUE or len(key) > 100:

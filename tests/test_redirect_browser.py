@@ -1,6 +1,7 @@
 """Third-party login end to end: REDIRECT to the identity provider, the callback, RESTART."""
 from __future__ import annotations
 
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +172,36 @@ def test_two_users_through_the_provider_at_once(idp_wiki, live_app, new_page):
     assert "Logged in as Carol" in pages["carol"].locator("main").inner_text()
     names = {ident: app.wiki_client_for(session_id(p)).userinfo()["name"] for ident, p in pages.items()}
     assert names == {"alice": "Alice", "carol": "Carol"}
+
+
+def test_provider_code_is_never_stored_and_never_stays_in_the_address_bar(idp_wiki, live_app, new_page):
+    app = live_app(idp_wiki)
+    page = new_page()
+    start_with_testidp(page, app.url)
+    seen = []
+    page.on("request", lambda r: seen.append(r.url))
+    consent(page, "carol")  # a second factor follows: a page is shown after the callback
+    page.locator("input[name=OATHToken]").wait_for()
+    callback = next(u for u in seen if "/login/return" in u)
+    code = dict(p.split("=", 1) for p in callback.split("?", 1)[1].split("&"))["code"]
+    assert "/login/return" not in page.url and "code=" not in page.url
+    store = Path(app.app.config["SESSION_DIR"])
+    assert not any(code.encode() in f.read_bytes() for f in store.rglob("*") if f.is_file())
+    # The first prompt after the provider is a prompt, not an error.
+    assert page.get_by_role("alert").count() == 0
+
+
+def test_wiki_down_at_the_callback_is_a_clear_page_away_from_the_callback_url(idp_wiki, live_app, new_page):
+    app = live_app(idp_wiki)
+    page = new_page()
+    start_with_testidp(page, app.url)
+    page.fill("#testidp-identity", "alice")
+    idp_wiki.set_slow(3)
+    app.app.extensions["wiki"].timeout = 1
+    try:
+        page.click("#testidp-allow")
+        page.wait_for_url(app.url + "/login/resume")
+    finally:
+        idp_wiki.set_slow(None)
+    assert "could not be finished" in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="Start again").is_visible()
