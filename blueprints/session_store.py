@@ -1,13 +1,15 @@
-"""The server-side session store (Flask-Session), with two rules of our own.
+"""The server-side session store (Flask-Session), with rules of our own.
 
-1. A destroyed session stays destroyed.  Flask-Session writes the whole session
-   back at the end of every request; a request still running while another one
-   logs the user out would write the logged-in session back under its old id
-   (and set that cookie again).  So a session read from the store is only
-   written back if its entry still exists, unless this request gave it a new id.
+1. A destroyed session stays destroyed.  Flask-Session writes a changed session
+   back at the end of a request; a request still running while another one logs
+   the user out would write the logged-in session back under its old id (and set
+   that cookie again).  So a retired id is remembered for a while, and a session
+   of that id is never written again (or deleted at once if the logout came
+   while it was being written).
 2. A session is written when it changed; otherwise only to move its expiry
    forward, once a tenth of its lifetime (at most an hour) has passed since its
-   last write.  (Flask-Session would rewrite every session on every request.)
+   last write, and then only on a page that no cache keeps.  (Flask-Session
+   would rewrite every session on every request.)
 3. Visitors who never log in cost little.  Every form page needs a session (the
    CSRF token, the half-finished flow); anonymous ones are kept for
    ``ANONYMOUS_LIFETIME`` rather than the full ``SESSION_LIFETIME``.
@@ -31,6 +33,9 @@ from .wiki_session import USER
 MIN_ANONYMOUS_LIFETIME = 3600
 MAX_REFRESH_EVERY = 3600  # seconds between writes that only move a session's expiry
 WRITTEN_AT = "written_at"  # in each stored session: when it was last written
+# A destroyed session's id is remembered this long: longer than any request runs.
+DESTROYED = "destroyed:"
+DESTROYED_KEPT = 900
 
 
 class SessionFileStore(FileSystemCache):
@@ -63,8 +68,8 @@ class _Rules:
         session = super().open_session(app, request)
         # Data came from the store (a new session starts empty).
         session.from_store = bool(session)
-        if session.from_store and time.time() - session.get(WRITTEN_AT, 0) >= self._refresh_every(app, session):
-            session.modified = True  # written back, with a later expiry and a fresh cookie
+        session.refresh_due = session.from_store and (
+            time.time() - session.get(WRITTEN_AT, 0) >= self._refresh_every(app, session))
         return session
 
     def _refresh_every(self, app: Flask, session: ServerSideSession) -> float:
@@ -75,14 +80,27 @@ class _Rules:
         return session_lifetime if session.get(USER) else min(session_lifetime, self.anonymous_lifetime)
 
     def regenerate(self, session: ServerSideSession) -> None:
+        # Requests still in flight with the old id must not write it back.
+        self._mark_destroyed(self._get_store_id(session.sid))
         super().regenerate(session)
         session.from_store = False  # a new id: nothing of the old one to protect
 
     def save_session(self, app: Flask, session: ServerSideSession, response: Any) -> None:
-        if (getattr(session, "from_store", False) and self.should_set_storage(app, session)
-                and not self._exists(self._get_store_id(session.sid))):
-            return  # destroyed by another request meanwhile (a logout): do not bring it back
+        if getattr(session, "refresh_due", False) and "no-store" in response.headers.get("Cache-Control", ""):
+            # Refreshed only on pages no cache keeps: a cookie on a cacheable
+            # response (a static file) could be handed to someone else.
+            session.modified = True
+        if not (getattr(session, "from_store", False) and self.should_set_storage(app, session)):
+            super().save_session(app, session, response)
+            return
+        store_id = self._get_store_id(session.sid)
+        if self._destroyed(store_id):
+            return  # logged out by another request meanwhile: do not bring it back
         super().save_session(app, session, response)
+        if self._destroyed(store_id):  # ... or while this one was writing it
+            self._delete_session(store_id)
+            response.delete_cookie(app.config["SESSION_COOKIE_NAME"], path=self.get_cookie_path(app),
+                                   domain=self.get_cookie_domain(app))
 
     def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
         session[WRITTEN_AT] = int(time.time())
@@ -92,15 +110,21 @@ class _Rules:
 class FileSessions(_Rules, CacheLibSessionInterface):
     """Sessions as files in one directory (one host, any number of processes)."""
 
-    def _exists(self, store_id: str) -> bool:
-        return self.cache.has(store_id)
+    def _mark_destroyed(self, store_id: str) -> None:
+        self.cache.set(DESTROYED + store_id, 1, timeout=DESTROYED_KEPT)
+
+    def _destroyed(self, store_id: str) -> bool:
+        return self.cache.has(DESTROYED + store_id)
 
 
 class RedisSessions(_Rules, RedisSessionInterface):
     """Sessions in Redis, with a TTL (several processes or hosts)."""
 
-    def _exists(self, store_id: str) -> bool:
-        return bool(self.client.exists(store_id))
+    def _mark_destroyed(self, store_id: str) -> None:
+        self.client.set(DESTROYED + store_id, 1, ex=DESTROYED_KEPT)
+
+    def _destroyed(self, store_id: str) -> bool:
+        return bool(self.client.exists(DESTROYED + store_id))
 
 
 def session_interface(app: Flask, *, redis_client: Any = None, session_dir: str = "") -> SessionInterface:

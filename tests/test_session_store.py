@@ -68,3 +68,22 @@ def test_anonymous_sessions_are_short_lived_logged_in_ones_last(app_for, auth, r
     if app.config["REDIS_URL"]:
         ttl = redis_server.client.ttl(app.session_interface._get_store_id(logged_in))
         assert ttl > 6 * 24 * 3600
+
+
+def test_an_expiry_refresh_never_rides_on_a_cacheable_response(app_for, auth):
+    app = app_for()
+    auth.client = app.test_client()
+    assert auth.login("Alice").status_code == 303
+    sid = auth.client.get_cookie("wikilogin_session").value
+    iface = app.session_interface
+    data = stored(app, sid)
+    data["written_at"] = 0  # written long ago: a refresh of its expiry is due
+    if app.config["REDIS_URL"]:
+        iface.client.set(iface._get_store_id(sid), iface.serializer.encode(data))
+    else:
+        iface.cache.set(iface._get_store_id(sid), data)
+    static = auth.client.get("/static/app.css")
+    assert "Set-Cookie" not in static.headers
+    page = auth.client.get("/logout")  # a no-store page: the refresh happens here
+    assert "wikilogin_session=" in page.headers.get("Set-Cookie", "")
+    assert stored(app, sid)["written_at"] > 0
