@@ -7,6 +7,7 @@ and ``gunicorn app:app`` serve.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from blueprints import account, api, editor, login, ops, rate_limits, wiki_session
 from blueprints.csrf import csrf
 from blueprints.session_store import session_interface
-from blueprints.wiki_html import plain_text, sanitize
+from blueprints.wiki_html import image_url, plain_text, sanitize
 from wiki import Wiki, WikiError, make_adapter
 
 APP_NAME = "wiki-login"
@@ -47,7 +48,8 @@ def _url(env: Mapping[str, str], name: str, *, required: bool) -> str:
     return value.rstrip("/") if name == "PUBLIC_URL" else value
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False) -> Any:
+def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool = False,
+            minimum: float = 0, allow_minimum: bool = False) -> Any:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -55,8 +57,17 @@ def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool 
         value = int(raw) if integer else float(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a {'whole ' if integer else ''}number.") from None
-    if value < 0 or (value == 0 and name != "TRUSTED_PROXIES"):
-        raise ConfigError(f"{name}={raw!r} must be greater than 0.")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name}={raw!r} is not a finite number.")
+    if value < minimum or (value == minimum and not allow_minimum):
+        raise ConfigError(f"{name}={raw!r} must be {'at least' if allow_minimum else 'greater than'} {minimum}.")
+    return value
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    value = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL={value!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
     return value
 
 
@@ -114,9 +125,9 @@ def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "LOGIN_FLOW_TTL": _number(env, "LOGIN_FLOW_TTL", 900, integer=True),
         "SESSION_LIFETIME": _number(env, "SESSION_LIFETIME", 7 * 24 * 3600, integer=True),
         "WIKI_FORWARD_CLIENT_IP": _flag(env, "WIKI_FORWARD_CLIENT_IP"),
-        "TRUSTED_PROXIES": _number(env, "TRUSTED_PROXIES", 0, integer=True),
+        "TRUSTED_PROXIES": _number(env, "TRUSTED_PROXIES", 0, integer=True, allow_minimum=True),
         "USER_AGENT": f"{APP_NAME}/{APP_VERSION} ({contact}) python-requests",
-        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        "LOG_LEVEL": _log_level(env),
         "LOGIN_RATE_LIMIT_PER_IP": _rate_limit(env, "LOGIN_RATE_LIMIT_PER_IP", "30 per 5 minutes"),
         "LOGIN_RATE_LIMIT_PER_USER": _rate_limit(env, "LOGIN_RATE_LIMIT_PER_USER", "10 per 5 minutes"),
     }
@@ -203,6 +214,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(_template_globals)
     app.jinja_env.filters["wiki_html"] = sanitize
     app.jinja_env.filters["wiki_text"] = plain_text
+    app.jinja_env.filters["wiki_image"] = image_url
     return app
 
 

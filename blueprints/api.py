@@ -6,11 +6,13 @@ wiki's api.php and gets the wiki's JSON and HTTP status back unchanged.
 
 The guards, in the order they run; each refusal is JSON in the wiki's own
 error shape (``{"error": {"code": ..., "info": ...}}``) and reaches no wiki:
+0. GET or POST only (HEAD, OPTIONS, PUT... never reach the wiki)  405 badmethod
 1. same origin only (``Sec-Fetch-Site``, ``Origin``)            403 crosssite
 2. a logged-in user                                               401 notloggedin
 3. POSTs carry this page's CSRF token in ``X-CSRFToken``          400 badcsrf
-4. parameters: no authentication modules (the app owns logging in and out),
-   JSON only, no JSONP/CORS, bounded count and size, no uploads    403/400/413
+4. parameters: plain names only (``PARAM_NAME``: nothing PHP would rename),
+   no authentication modules (the app owns logging in and out),
+   JSON only, no JSONP/CORS, bounded count and size, no uploads    400/403/413
 Then ``assert=user`` is added; if the wiki answers ``assertuserfailed`` the
 user's wiki session is gone, so ours ends too                     401 sessionexpired
 The browser's cookies never reach the wiki (the call carries only the user's
@@ -18,7 +20,9 @@ stored wiki cookies), and the wiki's Set-Cookie never reaches the browser.
 """
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -57,15 +61,29 @@ MAX_BODY = 8 * 1024 * 1024
 MAX_QUERY_STRING = 16 * 1024
 MAX_PARAMS = 100
 MAX_NAME_LENGTH = 100
+# The only parameter names forwarded.  PHP renames others before the wiki sees
+# them ("+action" or " action" is read as "action", so is "action[]" and
+# "action\0x"; "." and " " become "_"), which would slip them past the exact-name
+# checks below.  Every MediaWiki 1.39 API parameter fits, templated ones
+# (compare's fromtext-{slot}, e.g. fromtext-main) included.
+PARAM_NAME = re.compile(r"[A-Za-z0-9_-]+")
+ALLOWED_METHODS = ("GET", "POST")
 # The wiki's own answer when its session for this user has ended.
 SESSION_GONE = "assertuserfailed"
 
 
 
-@bp.route("/api", methods=["GET", "POST"])
+# Every common method is routed here, so that Flask's automatic HEAD (a GET route
+# also answers HEAD) and OPTIONS are refused by api() itself, in JSON.
+@bp.route("/api", methods=[*ALLOWED_METHODS, "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"],
+          provide_automatic_options=False)
 @csrf.exempt  # checked in _bad_csrf, after the origin check, and answered in JSON
 def api():
     """Forward one Action API call as the logged-in user; the wiki's answer, unchanged."""
+    if request.method not in ALLOWED_METHODS:
+        response = _refuse(405, "badmethod", f"This API answers GET and POST only, not {request.method}.")
+        response.headers["Allow"] = ", ".join(ALLOWED_METHODS)
+        return response
     # Large enough for a whole page's text (the app-wide limit fits login forms).
     request.max_content_length = MAX_BODY
     request.max_form_memory_size = MAX_BODY
@@ -110,7 +128,11 @@ def api_wiki_error(exc: WikiError):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def api_too_large(exc: RequestEntityTooLarge):
-    """The body was larger than MAX_BODY or had more parts than MAX_PARAMS."""
+    """The body was larger than MAX_BODY, or a multipart body had more than MAX_PARAMS + 1 parts.
+
+    Werkzeug counts parts (max_form_parts) in multipart/form-data bodies only; a
+    urlencoded body's parameters are counted in _params, which answers the same 413.
+    """
     return _refuse(413, "toolarge", f"This call is larger than this app forwards "
                                     f"(at most {MAX_BODY // (1024 * 1024)} MiB and {MAX_PARAMS} parameters).")
 
@@ -160,8 +182,10 @@ def _not_logged_in() -> Response | None:
 
 
 def _bad_csrf() -> Response | None:
-    # GETs change nothing (the wiki refuses writes that are not POSTed).
-    if request.method != "POST":
+    # Only GET and POST get this far (api() refuses the rest, HEAD included).
+    # GETs change nothing (the wiki refuses writes that are not POSTed); anything
+    # else is checked.
+    if request.method == "GET":
         return None
     try:
         validate_csrf(request.headers.get(CSRF_HEADER))
@@ -185,6 +209,10 @@ def _params() -> list[tuple[str, str]] | Response:
     items = list(source.items(multi=True))
     if len(items) > MAX_PARAMS or any(len(name) > MAX_NAME_LENGTH for name, _ in items):
         return _refuse(413, "toolarge", f"This call has more parameters than this app forwards (at most {MAX_PARAMS}).")
+    odd = next((name for name, _ in items if not PARAM_NAME.fullmatch(name)), None)
+    if odd is not None:
+        return _refuse(400, "badparams", f"The parameter name {json.dumps(odd)} is not accepted here: "
+                                         "parameter names are letters, digits, \"_\" and \"-\" only.")
     names = {name for name, _ in items}
     refused = sorted(names & REFUSED_PARAMS)
     if refused:

@@ -14,7 +14,7 @@ from flask import redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from wiki import WikiError
 from wiki.bot_login import BotLoginCode, BotLoginResult, bot_login
@@ -25,12 +25,22 @@ from .login_flow import describe_wiki_error, error_status, safe_returnto
 log = logging.getLogger("wiki_login.auth")
 
 
+NAME_MISSING = "Please fill in the bot user name, like Alice@mybot."
+BOTH_MISSING = "Please fill in the bot user name (like Alice@mybot) and the bot password."
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 class BotLoginForm(FlaskForm):
     """User name (``Alice@mybot``) and bot password; CSRF from Flask-WTF."""
 
+    # Stripped, then required: a name of only spaces is no name (bot_login refuses it).
     username = StringField(
         "Bot user name",
-        validators=[InputRequired("Please fill in the bot user name, like Alice@mybot."), Length(max=255)],
+        filters=[_strip],
+        validators=[DataRequired(NAME_MISSING), Length(max=255)],
         render_kw={"autocomplete": "username", "autocapitalize": "off", "spellcheck": "false",
                    "placeholder": "Alice@mybot"},
     )
@@ -116,12 +126,14 @@ def page():
         client = wiki_session.wiki().client(forwarded_for=wiki_session.client_address())
         began = time.monotonic()
         try:
-            result = bot_login(client, form.username.data.strip(), form.password.data)
+            result = bot_login(client, form.username.data, form.password.data)
         except WikiError as exc:
             error, status = describe_wiki_error(exc), error_status(exc)
+        except ValueError:  # an empty name or password, which the form should have caught
+            error, status = BOTH_MISSING, 422
         else:
             log.info("auth action=botlogin result=%s user=%s reason=%s client=%s duration_ms=%d",
-                     result.code.value, form.username.data.strip(), result.reason_code or "-",
+                     result.code.value, form.username.data, result.reason_code or "-",
                      request.remote_addr or "-", (time.monotonic() - began) * 1000)
             if result.ok:
                 wiki_session.start_user_session(result.username, client)

@@ -123,7 +123,7 @@ class BuiltForm:
             if req.required != PRIMARY_REQUIRED:
                 chosen.append(req)
             elif pressed:
-                if req.button is not None and req.button.name == pressed:
+                if req.has_button(pressed):
                     chosen.append(req)
             elif req.button is None:
                 chosen.append(req)
@@ -140,7 +140,8 @@ class BuiltForm:
             field = self.form.by_name.get(name)
             if field is None or _filled(field.data):
                 continue
-            field.errors = list(field.errors) + [f"Please fill in “{field.label.text}”."]
+            verb = "tick" if isinstance(field, BooleanField) else "fill in"
+            field.errors = list(field.errors) + [f"Please {verb} “{field.label.text}”."]
             missing = True
         return missing
 
@@ -179,6 +180,13 @@ class BuiltForm:
                 else:
                     params[f.name] = field.data or ""
         return params
+
+    def forget_secrets(self) -> None:
+        """Before the form is shown again: no sensitive value goes back into the page."""
+        for view in self.fields:
+            if view.field is not None and view.auth.sensitive:
+                view.field.data = None
+                view.field.raw_data = []
 
     def kept_values(self) -> dict[str, Any]:
         """What the user typed that may be shown again: never a sensitive field."""

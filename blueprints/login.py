@@ -17,6 +17,7 @@ from .login_flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
 
 bp = Blueprint("login", __name__)
 
+MAX_IMAGE_BYTES = 1024 * 1024
 RASTER_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
@@ -74,6 +75,7 @@ def _form_post(action: str):
     too_long = built.too_long()
     missing = built.missing_required()
     if not valid or too_long or missing:
+        built.forget_secrets()
         return login_flow.render_flow(flow, built, status=422)
     return login_flow.submit(flow, built)
 
@@ -203,15 +205,20 @@ def wiki_image():
         abort(404)
     client = wiki_session.wiki_client(lang=False)
     try:
-        resp = client.http.get(client.wiki.origin + src, timeout=client.wiki.timeout)
+        # The wiki's own answer only (no redirects elsewhere), and no more than an image needs.
+        with client.http.get(client.wiki.origin + src, timeout=client.wiki.timeout,
+                             stream=True, allow_redirects=False) as resp:
+            content_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            # Raster images only: an SVG served from our origin could carry script.
+            if resp.status_code != 200 or content_type not in RASTER_IMAGES:
+                abort(404)
+            body = resp.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
     except requests.RequestException:
         abort(502)
-    wiki_session.save_cookies(client)
-    content_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    # Raster images only: an SVG served from our origin could carry script.
-    if resp.status_code != 200 or content_type not in RASTER_IMAGES:
+    if len(body) > MAX_IMAGE_BYTES:
         abort(404)
-    return FlaskResponse(resp.content, content_type=content_type, headers={
+    wiki_session.save_cookies(client)
+    return FlaskResponse(body, content_type=content_type, headers={
         "Cache-Control": "no-store",
         "Content-Security-Policy": "default-src 'none'; sandbox",
     })

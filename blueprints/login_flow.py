@@ -20,6 +20,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from wiki import AUTH_ACTIONS, AuthAction, AuthRequest, AuthResult, WikiAPIError, WikiClient, WikiError
@@ -132,6 +133,15 @@ def start(action: str, client: WikiClient, *, returnto: str = "", values: dict[s
     token, info = client.auth_info(AUTH_ACTIONS[action])
     wiki_session.save_cookies(client)
     requests = list(info.requests)
+    if preserve_state and not info.has_preserved_state:
+        # The wiki forgets a provider's identity after any failed attempt.
+        preserve_state = False
+        lost = (f"The link to {escape(provider or 'your identity provider')} was lost with that attempt: "
+                "start again with it to link it.")
+        message = Markup(f"{message}<p>{lost}</p>") if message else lost
+        message_kind = "warning"
+    elif preserve_state and info.preserved_username:
+        values = {**(values or {}), "username": info.preserved_username}
     if preserve_state and info.has_primary_preserved_state:
         # The identity the provider vouched for is the new account's credential:
         # no password or other primary provider is asked for.
@@ -184,8 +194,8 @@ def submit(flow: Flow, built: BuiltForm) -> Response | tuple:
     chosen = built.chosen_requests()
     params = built.api_params()
     pressed = built.pressed_button()
-    if pressed:
-        req = next(r for r in chosen if r.button and r.button.name == pressed)
+    req = next((r for r in chosen if r.has_button(pressed)), None) if pressed else None
+    if req is not None and req.required == PRIMARY_REQUIRED:  # a provider's own button
         flow.provider = provider_name(req) or plain_text(req.button.label)
         if flow.action == "login":
             flow.provider_request = req.to_api()
@@ -258,30 +268,41 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult):
     """
     username = result.username or flow.values.get("username", "")
     password = g.pop("new_account_password", None)
-    created = f"Your account {username} was created. Log in to start using it."
-    if password and username:
-        login = Flow(action="login", stage=BEGIN, requests=[], token=client.token("login"),
-                     returnto=flow.returnto, values={"username": username})
-        try:
+    created = f"Your account {username} was created."
+    creator = wiki_session.current_user()
+    if creator:
+        # As Special:CreateAccount does for a logged-in creator: the session stays theirs.
+        Flow.clear()
+        return render_template("message.html", title="Account created", status=200,
+                               message=f"{created} You are still logged in as {creator}.",
+                               retry_url=url_for("account.home"), retry_label="Home"), 200
+    try:
+        if password and username:
+            login = Flow(action="login", stage=BEGIN, requests=[], token=client.token("login"),
+                         returnto=flow.returnto, values={"username": username})
             first, login.token = client.authenticate(
                 login.api, login.token,
                 {"username": username, "password": password, "loginreturnurl": callback_url("login")})
-        except WikiError:
-            first = None
-        wiki_session.save_cookies(client)
-        if first is not None and first.status != FAIL:
-            log_outcome(login, first, 0)
-            return HANDLERS[first.status](login, client, first)
-        # The wiki wants more than the new password (say a captcha on every
-        # login): the login form, with the good news first.
-    elif flow.provider_request:
-        button_request = AuthRequest.from_api(flow.provider_request)
-        login = Flow(action="login", stage=BEGIN, requests=[flow.provider_request],
-                     token=client.token("login"), returnto=flow.returnto, provider=flow.provider,
-                     provider_request=flow.provider_request)
-        return send_step(login, {button_request.button.name: "1", "loginrequests": button_request.id})
-    new = start("login", client, returnto=flow.returnto, values={"username": username},
-                message=created, message_kind="success")
+            wiki_session.save_cookies(client)
+            if first.status != FAIL:
+                log_outcome(login, first, 0)
+                return HANDLERS[first.status](login, client, first)
+            # The wiki wants more than the new password (say a captcha on every
+            # login): the login form, with the good news first.
+        elif flow.provider_request:
+            button_request = AuthRequest.from_api(flow.provider_request)
+            login = Flow(action="login", stage=BEGIN, requests=[flow.provider_request],
+                         token=client.token("login"), returnto=flow.returnto, provider=flow.provider,
+                         provider_request=flow.provider_request)
+            return send_step(login, {button_request.button.name: "1", "loginrequests": button_request.id})
+        new = start("login", client, returnto=flow.returnto, values={"username": username},
+                    message=f"{created} Log in to start using it.", message_kind="success")
+    except WikiError:
+        Flow.clear()
+        return render_template("message.html", title="Account created", status=200,
+                               message=f"{created} The wiki could not be asked to log you in just now: "
+                                       "log in to start using it.",
+                               retry_url=url_for("login.login"), retry_label="Log in"), 200
     return render_flow(new)
 
 
@@ -294,7 +315,8 @@ def on_fail(flow: Flow, client: WikiClient, result: AuthResult):
         message = result.message or f"The wiki refused this ({result.messagecode or 'no reason given'})."
     # Fields are fetched again: after a failure the wiki may ask for more (a captcha).
     new = start(flow.action, client, returnto=flow.returnto, values=kept, message=message,
-                can_preserve_state=result.canpreservestate, preserve_state=flow.preserve_state)
+                can_preserve_state=result.canpreservestate, preserve_state=flow.preserve_state,
+                provider=flow.provider, provider_request=flow.provider_request)
     return render_flow(new, status=200)
 
 

@@ -8,6 +8,7 @@ cookies (an image captcha is tied to the user's wiki session).
 """
 from __future__ import annotations
 
+from html import unescape
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -37,7 +38,10 @@ def sanitize(html: str | None, wiki_base: str | None = None) -> Markup:
 
     def attribute_filter(tag: str, attr: str, value: str) -> str | None:
         if tag == "a" and attr == "href":
-            return urljoin(wiki_base + "/", value) if wiki_base else value
+            href = urljoin(wiki_base + "/", value) if wiki_base else value
+            # nh3 does not check what this filter returns: check the scheme again.
+            scheme = urlsplit(href).scheme.lower()
+            return href if scheme in ("", "http", "https", "mailto") else None
         if tag == "img" and attr == "src":
             return _proxied_image(value, wiki_base)
         return value
@@ -54,8 +58,21 @@ def sanitize(html: str | None, wiki_base: str | None = None) -> Markup:
 
 
 def plain_text(html: str | None) -> str:
-    """The text of the wiki's HTML, for places where markup has no business (titles, logs)."""
-    return nh3.clean(html or "", tags=set()).strip()
+    """The text of the wiki's HTML, for places where markup has no business (labels, titles, logs).
+
+    Unescaped (``&amp;`` becomes ``&``): Jinja and WTForms escape it once when it is shown.
+    """
+    return unescape(nh3.clean(html or "", tags=set())).strip()
+
+
+def image_url(value: str | None, wiki_base: str | None) -> str | None:
+    """A null field's value that is an image's address (FancyCaptcha's), proxied; else None."""
+    if not value or "<" in value or any(c.isspace() for c in value.strip()):
+        return None
+    value = value.strip()
+    if not (value.startswith("/") or value.lower().startswith(("http://", "https://"))):
+        return None
+    return _proxied_image(value, wiki_base)
 
 
 def _proxied_image(src: str, wiki_base: str | None) -> str | None:

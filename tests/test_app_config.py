@@ -52,3 +52,18 @@ def test_missing_config_stops_gunicorn_style_import_with_a_message():
                           capture_output=True, text=True)
     assert proc.returncode != 0
     assert "wiki-login cannot start: SECRET_KEY is not set" in proc.stderr
+
+
+@pytest.mark.parametrize("change,words", [
+    ({"WIKI_TIMEOUT": "nan"}, "WIKI_TIMEOUT"),
+    ({"WIKI_TIMEOUT": "inf"}, "WIKI_TIMEOUT"),
+    ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
+    ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
+])
+def test_more_bad_values_name_the_variable(change, words):
+    with pytest.raises(ConfigError, match=words):
+        config_from_env({**GOOD, **change})
+
+
+def test_zero_trusted_proxies_is_fine():
+    assert config_from_env({**GOOD, "TRUSTED_PROXIES": "0"})["TRUSTED_PROXIES"] == 0

@@ -280,6 +280,30 @@ def test_form_needs_its_csrf_token_and_both_fields(make_app, wiki):
     assert not [c for c in wiki.api_requests_since(mark) if c.startswith("POST")]
 
 
+
+@pytest.mark.parametrize("username", ["   ", " \t ", "\u3000"])
+def test_a_blank_user_name_is_asked_for_again_not_a_server_error(make_app, wiki, username):
+    client = make_app(wiki).test_client()
+    mark = wiki.log_mark()
+    response = post_bot_login(client, username, "p" * 32)
+    assert response.status_code == 422
+    assert "Please fill in the bot user name" in response.get_data(as_text=True)
+    assert not [c for c in wiki.api_requests_since(mark) if c.startswith("POST")]
+
+
+def test_the_page_answers_a_refused_name_as_a_form_error(make_app, wiki, monkeypatch):
+    """Whatever the form lets through, bot_login's ValueError is a message, never a 500."""
+    import blueprints.bot_login as page
+
+    def refuse(*args, **kwargs):
+        raise ValueError("bot_login needs a user name (like Alice@mybot) and a bot password")
+
+    monkeypatch.setattr(page, "bot_login", refuse)
+    response = post_bot_login(make_app(wiki).test_client(), "Alice@mybot", "p" * 32)
+    assert response.status_code == 422
+    assert "Please fill in the bot user name (like Alice@mybot) and the bot password." in \
+        response.get_data(as_text=True)
+
 MOCKED_MESSAGES = {
     # case: (outcome, the wiki's login answer, words only that outcome's message has)
     "throttled-1.39": ("throttled", {"login": {"result": "Failed", "reason": {

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
@@ -528,3 +528,94 @@ def test_editor_page_holds_the_current_text_and_base_revision(alice, wiki):
     assert f'data-revid="{edit["newrevid"]}"' in page and f'data-timestamp="{edit["newtimestamp"]}"' in page
     assert 'spellcheck="true">\n\nStarts with a newline &amp; &lt;b&gt;markup&lt;/b&gt;</textarea>' in page
     assert json.dumps(title)[1:-1] in page
+
+
+# --- parameter names PHP would rename, and methods other than GET and POST ---------------------
+
+# Names PHP (so the wiki) reads as ``action``: leading spaces (a "+" in a form body or query),
+# anything after a NUL byte, and an array suffix. The app's own checks compare exact names.
+PHP_ACTION_ALIASES = [" action", "   action", "action\x00x", "action[]", "action[0]"]
+
+
+def test_php_reads_these_names_as_action(wiki):
+    """Why the next test matters: straight to the wiki, a renamed name is the real parameter."""
+    for name in PHP_ACTION_ALIASES[:3]:
+        answer = requests.post(wiki.api_url, data={name: "query", "meta": "siteinfo", "format": "json"}).json()
+        assert answer["query"]["general"]["generator"].startswith("MediaWiki"), (name, answer)
+
+
+@pytest.mark.parametrize("name", [
+    *PHP_ACTION_ALIASES,
+    # PHP's other renamings ("." and " " and a lone "[" become "_"), and what it would cut or mangle.
+    "action.", "action ", ".action", "act.ion", "act ion", "action[", "ac[tion", "action]", "",
+    "\taction", "action\n", "açtion", "a:b", "a%20b",
+])
+def test_parameter_names_php_would_rename_are_refused(alice, wiki, name):
+    app, client = alice
+    token = csrf_from(client)
+    mark = wiki.log_mark()
+    refused = [
+        client.get("/api?" + urlencode({"action": "query", name: "changeauthenticationdata"})),
+        client.post("/api", data={"action": "query", name: "changeauthenticationdata"},
+                    headers={"X-CSRFToken": token}),
+    ]
+    for response in refused:
+        assert response.status_code == 400 and response.is_json, response.get_data(as_text=True)
+        error = response.get_json()["error"]
+        assert error["code"] == "badparams" and json.dumps(name) in error["info"]
+    assert wiki.api_requests_since(mark) == []
+
+
+@pytest.mark.parametrize("raw", [
+    "action=query&+callback=steal",
+    "action=query&%20origin=*",
+    "action=query&+format=xml",
+    "+action=changeauthenticationdata&changeauthrequest=x",
+    "action=query&%20assert=anon",
+])
+def test_raw_bodies_and_queries_with_renamed_names_are_refused(fake_logged_in, fake_wiki, raw):
+    app, client = fake_logged_in
+    token = csrf_from(client)
+    fake_wiki.requests.clear()
+    post = client.post("/api", data=raw, content_type="application/x-www-form-urlencoded",
+                       headers={"X-CSRFToken": token})
+    get = client.get("/api?" + raw)
+    for response in (post, get):
+        assert response.status_code == 400 and response.get_json()["error"]["code"] == "badparams"
+    assert fake_wiki.requests == []
+
+
+def test_real_parameter_names_still_pass(fake_logged_in, fake_wiki):
+    """MediaWiki 1.39's names are [a-z0-9_-], templated ones like fromtext-{slot} included."""
+    app, client = fake_logged_in
+    names = ["action", "prop", "rvslots", "rvprop", "fromtext-main", "fromcontentmodel-main", "wpName", "x_Y-1"]
+    response = client.get("/api?" + urlencode([(n, "v") for n in names]))
+    assert response.status_code == 200
+    [seen] = fake_wiki.requests
+    assert [n for n, _ in seen.params] == names + ["format", "assert"]
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"])
+def test_methods_other_than_get_and_post_are_refused_before_the_wiki(fake_logged_in, fake_wiki, method):
+    app, client = fake_logged_in
+    fake_wiki.requests.clear()
+    response = client.open("/api?action=query&meta=userinfo", method=method,
+                           data={"action": "edit", "title": "X", "text": "y"})
+    assert response.status_code == 405
+    assert response.headers["MediaWiki-API-Error"] == "badmethod"
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    if method != "HEAD":
+        assert response.get_json()["error"]["code"] == "badmethod"
+    assert fake_wiki.requests == []
+
+
+@pytest.mark.parametrize("method", ["HEAD", "PUT", "OPTIONS", "post", ""])
+def test_forward_sends_only_get_and_post(fake_wiki, method):
+    from wiki import Wiki
+    from wiki.passthrough import forward
+    client = Wiki(fake_wiki.api_url, user_agent="wiki-login-tests").client()
+    with pytest.raises(ValueError, match=repr(method)):
+        forward(client, method, [("action", "query")])
+    assert fake_wiki.requests == []
+    assert forward(client, "POST", [("action", "query")]).status == 200
+    assert [r.method for r in fake_wiki.requests] == ["POST"]

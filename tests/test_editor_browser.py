@@ -232,6 +232,35 @@ def test_preview_keeps_only_harmless_html(wiki, live_app, new_page):
     assert page.locator("#wl-text").count() == 1  # the real text box, not clobbered
 
 
+
+def test_preview_links_work_when_the_wikis_server_is_protocol_relative(wiki, live_app, new_page):
+    """$wgServer = "//host" (as on Wikimedia wikis): links resolve against this page's scheme."""
+    app = live_app(wiki)
+    page = new_page()
+    log_in(page, app, "Alice")
+    open_editor(page, app, unique_title())
+    relative_server = "//" + wiki.base_url.split("://", 1)[1]
+    page.evaluate("server => { document.getElementById('wl-editor').dataset.wikiServer = server; }", relative_server)
+    html = ('<p><a href="/index.php/Main_Page">wiki link</a> <a href="//other.example/x">other wiki</a> '
+            '<a href="https://example.org/">outside</a> <a href="javascript:window.pwned=1">js link</a></p>')
+
+    def fake_parse(route):
+        if "action=parse" in (route.request.post_data or ""):
+            route.fulfill(status=200, content_type="application/json",
+                          body=json.dumps({"parse": {"title": "X", "text": html}}))
+        else:
+            route.continue_()
+
+    page.route("**/api", fake_parse)
+    page.get_by_role("button", name="Show preview").click()
+    body = page.locator("#wl-preview-body")
+    expect(body).to_contain_text("outside")
+    scheme = urlsplit(app.url).scheme
+    expect(body.get_by_role("link", name="wiki link")).to_have_attribute("href", wiki.base_url + "/index.php/Main_Page")
+    expect(body.get_by_role("link", name="other wiki")).to_have_attribute("href", f"{scheme}://other.example/x")
+    expect(body.get_by_role("link", name="outside")).to_have_attribute("href", "https://example.org/")
+    assert body.get_by_text("js link").get_attribute("href") is None
+
 def test_editor_without_javascript_shows_the_text_and_says_what_is_missing(wiki, live_app, new_page):
     app = live_app(wiki)
     title = unique_title()

@@ -108,8 +108,12 @@ class AuthRequest:
 
     @property
     def button(self) -> AuthField | None:
-        """The request's button field, if it is a provider's own button."""
+        """The request's (first) button field, if it is a provider's own button."""
         return next((f for f in self.fields if f.type == "button"), None)
+
+    def has_button(self, name: str | None) -> bool:
+        """Whether ``name`` is one of this request's buttons."""
+        return any(f.type == "button" and f.name == name for f in self.fields)
 
 
 def merge_fields(requests: list[AuthRequest]) -> list[AuthField]:
@@ -153,15 +157,11 @@ def merge_fields(requests: list[AuthRequest]) -> list[AuthField]:
 def required_field_names(requests: list[AuthRequest]) -> set[str]:
     """Names of the fields the wiki needs for *these* requests to be used at all.
 
-    The wiki silently drops a request whose required field is missing, so the
-    form checks these first and says which field is empty.
+    The wiki silently drops a request whose required field is missing (an
+    unchecked required checkbox included), so the form checks these first and
+    says which field is empty.  Which fields count follows MediaWiki's own merge.
     """
-    names: set[str] = set()
-    for req in requests:
-        if req.required == OPTIONAL:
-            continue
-        names.update(f.name for f in req.fields if not f.optional and f.type not in ("null", "button", "checkbox"))
-    return names
+    return {f.name for f in merge_fields(requests) if not f.optional and f.type not in ("null", "button", "hidden")}
 
 
 @dataclass(frozen=True)

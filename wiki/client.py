@@ -20,7 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .authn import AuthInfo, AuthResult
-from .errors import BadToken, WikiAPIError, WikiResponseError, WikiUnavailable, api_error
+from .errors import BadToken, WikiAPIError, WikiError, WikiResponseError, WikiUnavailable, api_error
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ class SiteInfo:
         return self.server + self.article_path.replace("$1", quote(title.replace(" ", "_"), safe=";:@$!*(),/~"))
 
 
+SITEINFO_RETRY = 60.0  # seconds between tries while the wiki is down
+
+
 def make_adapter(pool_size: int = 32) -> HTTPAdapter:
     """One pool of keep-alive connections to the wiki, shared by every user's client."""
     return HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
@@ -89,7 +92,7 @@ class Wiki:
         self.environment = requests.Session().merge_environment_settings(api_url, {}, None, None, None)
         self._siteinfo_ttl = siteinfo_ttl
         self._siteinfo: SiteInfo | None = None
-        self._siteinfo_at = 0.0
+        self._siteinfo_until = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -110,31 +113,47 @@ class Wiki:
         return WikiClient(self, cookies or (), lang=lang, forwarded_for=forwarded_for)
 
     def siteinfo(self) -> SiteInfo:
-        """The wiki's name and languages, fetched once and kept for ``siteinfo_ttl``."""
+        """The wiki's name and languages, fetched once and kept for ``siteinfo_ttl``.
+
+        When a refresh fails the last good answer is kept (for another minute
+        before the next try): a wiki that is down must not also cost every page
+        its name, or make each one wait for the timeout again.
+        """
         with self._lock:
-            if self._siteinfo and time.monotonic() - self._siteinfo_at < self._siteinfo_ttl:
+            if self._siteinfo and time.monotonic() < self._siteinfo_until:
                 return self._siteinfo
-        data = self.client().get(action="query", meta="siteinfo", siprop="general|languages")
         try:
-            general = data["query"]["general"]
-            languages = {
-                str(lang.get("bcp47") or lang["code"]).lower(): lang["code"]
-                for lang in data["query"].get("languages", [])
-            }
-            info = SiteInfo(
-                name=general["sitename"],
-                server=general["server"],
-                article_path=general["articlepath"],
-                lang=general.get("lang", "en"),
-                rtl=bool(general.get("rtl", False)),
-                generator=general.get("generator", ""),
-                languages=languages,
-            )
-        except (KeyError, TypeError) as exc:
-            raise WikiResponseError(f"siteinfo lacks {exc}") from exc
+            data = self.client().get(action="query", meta="siteinfo", siprop="general|languages")
+            info = _parse_siteinfo(data)
+        except WikiError:
+            with self._lock:
+                if self._siteinfo is None:
+                    raise
+                self._siteinfo_until = time.monotonic() + SITEINFO_RETRY
+                return self._siteinfo
         with self._lock:
-            self._siteinfo, self._siteinfo_at = info, time.monotonic()
+            self._siteinfo, self._siteinfo_until = info, time.monotonic() + self._siteinfo_ttl
         return info
+
+
+def _parse_siteinfo(data: dict[str, Any]) -> SiteInfo:
+    try:
+        general = data["query"]["general"]
+        languages = {
+            str(lang.get("bcp47") or lang["code"]).lower(): lang["code"]
+            for lang in data["query"].get("languages", [])
+        }
+        return SiteInfo(
+            name=general["sitename"],
+            server=general["server"],
+            article_path=general["articlepath"],
+            lang=general.get("lang", "en"),
+            rtl=bool(general.get("rtl", False)),
+            generator=general.get("generator", ""),
+            languages=languages,
+        )
+    except (KeyError, TypeError) as exc:
+        raise WikiResponseError(f"siteinfo lacks {exc}") from exc
 
 
 class WikiClient:

@@ -38,10 +38,14 @@ class RawAnswer:
 def forward(client: WikiClient, method: str, params: list[tuple[str, str]]) -> RawAnswer:
     """Send ``params`` as given (repeated names kept, in order) with ``client``'s cookies only.
 
-    GET parameters go in the query string, POST parameters in the body.  Never
+    ``method`` is "GET" (parameters in the query string) or "POST" (in the
+    body); anything else raises ``ValueError`` and sends nothing, so that no
+    other method (a HEAD, say) is ever quietly turned into a POST.  Never
     retried: the caller sees what happened and decides.  Raises
     ``WikiUnavailable`` if the wiki cannot be reached in time.
     """
+    if method not in ("GET", "POST"):
+        raise ValueError(f"forward sends GET or POST only, not {method!r}")
     wiki = client.wiki
     try:
         if method == "GET":

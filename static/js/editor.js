@@ -231,7 +231,9 @@
     }
     let url;
     try {
-      url = new URL(href, cfg.wikiServer + '/'); // the wiki's relative links point at the wiki
+      // The wiki's relative links point at the wiki; its server may be protocol-relative
+      // ("//host", as on Wikimedia wikis), so it is resolved against this page first.
+      url = new URL(href, new URL(cfg.wikiServer + '/', window.location.href));
     } catch (e) {
       return;
     }
