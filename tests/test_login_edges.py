@@ -143,3 +143,18 @@ def test_webauthn_step_says_so_and_links_to_the_wiki(make_app):
                                            "wl_submit": "Log in"}).get_data(as_text=True)
     assert "security key" in html and "cannot complete this login" in html
     assert 'href="http://wiki.invalid/wiki/Special:UserLogin"' in html
+
+
+def test_image_captcha_url_is_shown_as_an_image_through_the_proxy(make_app, wiki):
+    """FancyCaptcha gives its image as a bare wiki-relative URL in a null field's value."""
+    from blueprints.wiki_html import image_url, plain_text
+
+    app = make_app(wiki)
+    with app.test_request_context("/"):
+        src = image_url("/index.php?title=Special:Captcha/image&wpCaptchaId=123", wiki.base_url)
+        assert src.startswith("/login/wiki-image?src=")
+        assert image_url("What is 6 times 7?", wiki.base_url) is None
+        assert image_url("<b>x</b>", wiki.base_url) is None
+        assert image_url("https://elsewhere.example/x.png", wiki.base_url) is None
+    # Labels are text: shown escaped once, not twice.
+    assert plain_text("Name &amp; e-mail <b>now</b>") == "Name & e-mail now"
