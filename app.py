@@ -291,6 +291,14 @@ ERROR_TEXT = {
 }
 
 
+def _page_to_retry() -> str:
+    """This page again if a GET can show it (not a POST-only action), else home."""
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()):
+        return request.full_path if request.method == "GET" else request.path
+    return "/"
+
+
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -300,7 +308,7 @@ def _register_error_pages(app: Flask) -> None:
             title="This form has expired",
             message="The form was open for too long, or was sent from another site, so nothing "
                     "was done. Please go back, reload the page and try again.",
-            retry_url=request.path if request.path.startswith("/") else "/",
+            retry_url=_page_to_retry(),
             retry_label="Reload the form",
             status=400,
         ), 400
@@ -316,7 +324,7 @@ def _register_error_pages(app: Flask) -> None:
 
         code = error_status(exc)
         return render_template("message.html", title="The wiki is not answering",
-                               message=describe_wiki_error(exc), retry_url=request.full_path,
+                               message=describe_wiki_error(exc), retry_url=_page_to_retry(),
                                status=code), code
 
     @app.errorhandler(Exception)

@@ -319,9 +319,6 @@ def _cookie(name: str, value: str, domain: str, path: str, expires: int | None, 
     )
 
 
-__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "Wiki", "WikiClient", "WikiAPIError", "make_adapter"]
-
-
 @dataclass(frozen=True)
 class UserInfo:
     """Who a client is on the wiki (``meta=userinfo``), typed for pages to show."""
@@ -348,3 +345,6 @@ class UserInfo:
             rights=tuple(str(r) for r in data.get("rights") or ()),
             edit_count=int(edit_count) if isinstance(edit_count, int) else None,
         )
+
+
+__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_adapter"]
