@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
@@ -206,14 +207,13 @@ def wiki_image():
     client = wiki_session.wiki_client(lang=False)
     try:
         # The wiki's own answer only (no redirects elsewhere), and no more than an image needs.
-        with client.http.get(client.wiki.origin + src, timeout=client.wiki.timeout,
-                             stream=True, allow_redirects=False) as resp:
+        with client.send("GET", url=client.wiki.origin + src, stream=True, allow_redirects=False) as resp:
             content_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
             # Raster images only: an SVG served from our origin could carry script.
             if resp.status_code != 200 or content_type not in RASTER_IMAGES:
                 abort(404)
             body = resp.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
-    except requests.RequestException:
+    except (WikiError, requests.RequestException, urllib3.exceptions.HTTPError):
         abort(502)
     if len(body) > MAX_IMAGE_BYTES:
         abort(404)

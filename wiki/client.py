@@ -20,7 +20,16 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .authn import AuthInfo, AuthResult
-from .errors import BadToken, WikiAPIError, WikiError, WikiResponseError, WikiUnavailable, api_error
+from .errors import (
+    BadToken,
+    WikiAPIError,
+    WikiError,
+    WikiResponseError,
+    WikiTimeout,
+    WikiUnavailable,
+    WikiUnreachable,
+    api_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +201,25 @@ class WikiClient:
         """A write. Never replayed: the wiki may have acted on it."""
         return self._call("POST", params)
 
+    def send(self, method: str, params: Any = None, *, url: str | None = None, **options: Any) -> requests.Response:
+        """One HTTP exchange with the wiki (its API unless ``url``), with this user's cookies.
+
+        GET puts ``params`` in the query string; POST in the body, where sensitive
+        fields must be and where nothing secret shows in a URL or a log line.
+        Transport failures become ``WikiTimeout`` or ``WikiUnreachable``.
+        """
+        if method not in ("GET", "POST"):
+            raise ValueError(f"the wiki is sent GET or POST only, not {method!r}")
+        where = {"params": params} if method == "GET" else {"data": params}
+        try:
+            return self.http.request(method, url or self.wiki.api_url, timeout=self.wiki.timeout,
+                                     **where, **options)
+        except requests.Timeout as exc:
+            seconds = f"{self.wiki.timeout:g} second{'' if self.wiki.timeout == 1 else 's'}"
+            raise WikiTimeout(f"The wiki did not answer within {seconds}.") from exc
+        except requests.RequestException as exc:
+            raise WikiUnreachable("The wiki could not be reached.") from exc
+
     def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         params = {k: v for k, v in params.items() if v is not None}
         params.setdefault("format", "json")
@@ -203,19 +231,11 @@ class WikiClient:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                if method == "GET":
-                    resp = self.http.get(self.wiki.api_url, params=params, timeout=self.wiki.timeout)
-                else:
-                    # Everything in the body: sensitive fields must be POSTed, and
-                    # nothing secret should ever appear in a URL or a log line.
-                    resp = self.http.post(self.wiki.api_url, data=params, timeout=self.wiki.timeout)
-            except requests.Timeout as exc:
-                seconds = f"{self.wiki.timeout:g} second{'' if self.wiki.timeout == 1 else 's'}"
-                raise WikiUnavailable(f"The wiki did not answer within {seconds}.") from exc
-            except requests.ConnectionError as exc:
-                if not last:
-                    continue
-                raise WikiUnavailable("The wiki could not be reached.") from exc
+                resp = self.send(method, params)
+            except WikiUnreachable:
+                if last:
+                    raise
+                continue
             if resp.status_code in (502, 503, 504) and not last:
                 time.sleep(0.2)
                 continue

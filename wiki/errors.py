@@ -10,6 +10,14 @@ class WikiUnavailable(WikiError):
     """The wiki could not be reached, was too slow, or answered with a server error."""
 
 
+class WikiTimeout(WikiUnavailable):
+    """The wiki did not answer within the configured time."""
+
+
+class WikiUnreachable(WikiUnavailable):
+    """No connection to the wiki could be made (or it broke off)."""
+
+
 class WikiResponseError(WikiError):
     """The wiki answered, but not with the JSON we expected."""
 

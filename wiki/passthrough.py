@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import requests
 
 from .client import WikiClient
-from .errors import WikiUnavailable
 
 # Sent with every API error since MediaWiki 1.29: lets us read the codes
 # without parsing (and whatever errorformat the caller chose).
@@ -44,18 +43,7 @@ def forward(client: WikiClient, method: str, params: list[tuple[str, str]]) -> R
     retried: the caller sees what happened and decides.  Raises
     ``WikiUnavailable`` if the wiki cannot be reached in time.
     """
-    if method not in ("GET", "POST"):
-        raise ValueError(f"forward sends GET or POST only, not {method!r}")
-    wiki = client.wiki
-    try:
-        if method == "GET":
-            resp = client.http.get(wiki.api_url, params=params, timeout=wiki.timeout)
-        else:
-            resp = client.http.post(wiki.api_url, data=params, timeout=wiki.timeout)
-    except requests.Timeout as exc:
-        raise WikiUnavailable(f"The wiki did not answer within {wiki.timeout:g} seconds.") from exc
-    except requests.RequestException as exc:
-        raise WikiUnavailable("The wiki could not be reached.") from exc
+    resp = client.send(method, params)
     content_type = resp.headers.get("Content-Type", "")
     return RawAnswer(
         status=resp.status_code,
