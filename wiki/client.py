@@ -39,18 +39,17 @@ StoredCookie = list[Any]
 
 @dataclass(frozen=True)
 class AuthAction:
-    """The names AuthManager's API modules use for one action (login, create, link)."""
+    """The names AuthManager's API modules use for one action (login, create)."""
 
-    module: str  # clientlogin, createaccount, linkaccount
-    prefix: str  # login, create, link
-    token_type: str  # login, createaccount, csrf
+    module: str  # clientlogin, createaccount (linkaccount would fit too)
+    prefix: str  # login, create
+    token_type: str  # login, createaccount
     requests_for: str  # amirequestsfor=...
 
 
 AUTH_ACTIONS = {
     "login": AuthAction("clientlogin", "login", "login", "login"),
     "create": AuthAction("createaccount", "create", "createaccount", "create"),
-    "link": AuthAction("linkaccount", "link", "csrf", "link"),
 }
 
 
