@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from blueprints import account, api, editor, login, ops, rate_limits, wiki_session
 from blueprints.csrf import csrf
+from blueprints.login_flow import wiki_error_page
 from blueprints.session_store import session_interface
 from blueprints.wiki_html import image_url, plain_text, sanitize
 from wiki import Wiki, WikiError, make_adapter
@@ -320,12 +321,7 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(WikiError)
     def wiki_error(exc):
-        from blueprints.login_flow import describe_wiki_error, error_status
-
-        code = error_status(exc)
-        return render_template("message.html", title="The wiki is not answering",
-                               message=describe_wiki_error(exc), retry_url=_page_to_retry(),
-                               status=code), code
+        return wiki_error_page(exc, _page_to_retry())
 
     @app.errorhandler(Exception)
     def unexpected(exc):

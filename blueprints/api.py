@@ -33,7 +33,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
-from wiki import WikiError
+from wiki import WikiError, origin_of
 from wiki.passthrough import RawAnswer, forward
 
 from . import wiki_session
@@ -164,15 +164,10 @@ def _cross_site() -> Response | None:
 
 
 def _own_origins() -> set[str]:
-    origins = {_origin(request.host_url)}
+    origins = {origin_of(request.host_url)}
     if current_app.config["PUBLIC_URL"]:
-        origins.add(_origin(current_app.config["PUBLIC_URL"]))
+        origins.add(origin_of(current_app.config["PUBLIC_URL"]))
     return origins
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _not_logged_in() -> Response | None:
@@ -241,7 +236,7 @@ def _login_url() -> str:
 
 def _referrer_path() -> str:
     referrer = request.referrer or ""
-    if not referrer or _origin(referrer) not in _own_origins():
+    if not referrer or origin_of(referrer) not in _own_origins():
         return ""
     parts = urlsplit(referrer)
     return safe_returnto(parts.path + (f"?{parts.query}" if parts.query else ""))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import requests
 import urllib3
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -13,7 +12,6 @@ from wiki import WikiError
 
 from . import login_flow, wiki_session
 from .csrf import csrf
-from .forms import build_form
 from .login_flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
 
 bp = Blueprint("login", __name__)
@@ -28,13 +26,8 @@ def _start_or_error(action: str, **kwargs):
     try:
         flow = login_flow.start(action, client, **kwargs)
     except WikiError as exc:
-        return render_template(
-            "message.html",
-            title="The wiki is not answering",
-            message=login_flow.describe_wiki_error(exc),
-            retry_url=request.full_path if request.method == "GET" else url_for(PAGES[action].form_endpoint),
-            status=login_flow.error_status(exc),
-        ), login_flow.error_status(exc)
+        retry = request.full_path if request.method == "GET" else url_for(PAGES[action].form_endpoint)
+        return login_flow.wiki_error_page(exc, retry)
     return login_flow.render_flow(flow)
 
 
@@ -53,7 +46,6 @@ def _form_page(action: str):
 
 def _form_post(action: str):
     flow = Flow.load(action)
-    pages = PAGES[action]
     if flow is None or flow.stage not in (BEGIN, CONTINUE):
         # Expired or never started here: nothing is sent to the wiki; the form
         # comes back with what was typed, except secrets.
@@ -65,12 +57,7 @@ def _form_post(action: str):
             message="This form had expired, so nothing was sent. Please check it and try again.",
             message_kind="warning",
         )
-    built = build_form(
-        flow.auth_requests,
-        submit_label=pages.submit if flow.stage == BEGIN else pages.continue_submit,
-        formdata=request.form,
-        new_password=pages.new_password,
-    )
+    built = login_flow.step_form(flow, request.form)
     valid = built.form.validate()
     # Each check marks its fields; all of them run so every problem shows at once.
     too_long = built.too_long()
@@ -109,8 +96,7 @@ def create_post():
 def create_linked():
     """After RESTART: create a new account linked to the identity the provider vouched for."""
     flow = Flow.load("login")
-    preserve = bool(flow and flow.stage == RESTARTED and flow.can_preserve_state)
-    if not preserve:
+    if flow is None or not flow.links_identity:
         return redirect(url_for("login.create"), code=303)
     return _start_or_error(
         "create",
@@ -128,7 +114,7 @@ def create_linked():
 def login_existing_account():
     """After RESTART: log in with an existing account, keeping the provider's identity."""
     flow = Flow.load("login") or Flow.load("create")
-    preserve = bool(flow and flow.stage == RESTARTED and flow.can_preserve_state)
+    preserve = bool(flow and flow.links_identity)
     return _start_or_error(
         "login",
         returnto=flow.returnto if flow else "",
@@ -213,7 +199,7 @@ def wiki_image():
             if resp.status_code != 200 or content_type not in RASTER_IMAGES:
                 abort(404)
             body = resp.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
-    except (WikiError, requests.RequestException, urllib3.exceptions.HTTPError):
+    except (WikiError, urllib3.exceptions.HTTPError):  # the latter: the body broke off
         abort(502)
     if len(body) > MAX_IMAGE_BYTES:
         abort(404)

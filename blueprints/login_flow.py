@@ -78,6 +78,11 @@ class Flow:
         return AUTH_ACTIONS[self.action]
 
     @property
+    def links_identity(self) -> bool:
+        """After RESTART: the wiki keeps the provider's identity for the next attempt."""
+        return self.stage == RESTARTED and self.can_preserve_state
+
+    @property
     def auth_requests(self) -> list[AuthRequest]:
         return [AuthRequest.from_api(r) for r in self.requests]
 
@@ -165,16 +170,23 @@ def start(action: str, client: WikiClient, *, returnto: str = "", values: dict[s
     return flow
 
 
+def step_form(flow: Flow, formdata: Any = None) -> BuiltForm:
+    """The form for the flow's current step: fresh (with kept values) or as POSTed."""
+    pages = PAGES[flow.action]
+    return build_form(
+        flow.auth_requests,
+        submit_label=pages.submit if flow.stage == BEGIN else pages.continue_submit,
+        formdata=formdata,
+        values=flow.values if formdata is None else None,
+        new_password=pages.new_password,
+    )
+
+
 def render_flow(flow: Flow, built: BuiltForm | None = None, *, error: str = "", status: int = 200):
     """The page for the flow's current step."""
     pages = PAGES[flow.action]
     if built is None:
-        built = build_form(
-            flow.auth_requests,
-            submit_label=pages.submit if flow.stage == BEGIN else pages.continue_submit,
-            values=flow.values,
-            new_password=pages.new_password,
-        )
+        built = step_form(flow)
     site = wiki_session.wiki().siteinfo()
     unsupported = [r for r in flow.auth_requests if _unsupported(r)]
     return render_template(
@@ -443,6 +455,13 @@ def describe_wiki_error(exc: WikiError) -> str:
 
 def error_status(exc: WikiError) -> int:
     return 503 if not isinstance(exc, WikiAPIError) else 502
+
+
+def wiki_error_page(exc: WikiError, retry_url: str):
+    """The page for a wiki that could not be asked: what happened, and a way to try again."""
+    status = error_status(exc)
+    return render_template("message.html", title="The wiki is not answering",
+                           message=describe_wiki_error(exc), retry_url=retry_url, status=status), status
 
 
 def log_outcome(flow: Flow, result: AuthResult, seconds: float) -> None:

@@ -15,6 +15,8 @@ import nh3
 from flask import url_for
 from markupsafe import Markup
 
+from wiki import origin_of
+
 ALLOWED_TAGS = {
     "a", "abbr", "b", "bdi", "bdo", "br", "code", "dd", "del", "dfn", "div", "dl", "dt", "em",
     "i", "img", "ins", "kbd", "li", "ol", "p", "q", "s", "samp", "small", "span", "strong",
@@ -79,13 +81,8 @@ def _proxied_image(src: str, wiki_base: str | None) -> str | None:
     if not wiki_base:
         return None
     absolute = urljoin(wiki_base + "/", src)
-    if _origin(absolute) != _origin(wiki_base):
+    if origin_of(absolute) != origin_of(wiki_base):
         return None  # someone else's image: never fetched by us, never shown
     parts = urlsplit(absolute)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return url_for("login.wiki_image", src=path)
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()

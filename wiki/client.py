@@ -71,6 +71,12 @@ class SiteInfo:
         return self.server + self.article_path.replace("$1", quote(title.replace(" ", "_"), safe=";:@$!*(),/~"))
 
 
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased: what "same origin" compares."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 SITEINFO_RETRY = 60.0  # seconds between tries while the wiki is down
 
 
@@ -107,8 +113,7 @@ class Wiki:
     def origin(self) -> str:
         """Scheme and host of the API URL: how *we* reach the wiki (its siteinfo
         ``server`` is how browsers do, which may differ behind proxies or in containers)."""
-        parts = urlsplit(self.api_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return origin_of(self.api_url)
 
     def client(
         self,
@@ -366,4 +371,4 @@ class UserInfo:
         )
 
 
-__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_adapter"]
+__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_adapter", "origin_of"]
