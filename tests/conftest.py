@@ -181,6 +181,20 @@ def session_id(page, name: str = "wikilogin_session") -> str | None:
     return None
 
 
+def start_with_testidp(page, app_url: str) -> None:
+    """From the login page, press TestIdP's button and wait for its consent page."""
+    page.goto(app_url + "/login")
+    page.get_by_role("button", name="Log in with TestIdP").click()
+    page.wait_for_selector("#testidp-identity")
+
+
+def consent(page, identity: str) -> None:
+    """On TestIdP's consent page: sign in as ``identity``."""
+    page.fill("#testidp-identity", identity)
+    page.click("#testidp-allow")
+    page.wait_for_load_state()
+
+
 # --- helpers --------------------------------------------------------------------------
 
 class AuthActions:

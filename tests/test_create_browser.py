@@ -6,7 +6,7 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import screenshot, session_id
+from tests.conftest import consent, screenshot, session_id, start_with_testidp
 from tests.wikiserver import CAPTCHA_ANSWER
 
 pytestmark = pytest.mark.browser
@@ -119,10 +119,8 @@ def test_restart_then_create_linked_account_then_identity_logs_straight_in(idp_w
     app = live_app(idp_wiki)
     identity, name = unique("fresh-id-"), unique("Linked")
     page = new_page()
-    page.goto(app.url + "/login")
-    page.get_by_role("button", name="Log in with TestIdP").click()
-    page.fill("#testidp-identity", identity)
-    page.click("#testidp-allow")
+    start_with_testidp(page, app.url)
+    consent(page, identity)
     page.get_by_role("button", name="Create a new wiki account linked to it").click()
     screenshot(page, "create-linked")
     # No password: the provider's identity is the credential.
@@ -131,17 +129,14 @@ def test_restart_then_create_linked_account_then_identity_logs_straight_in(idp_w
     page.get_by_role("button", name="Create your account").click()
     # Logged in to the new account through the provider (which asks again).
     page.wait_for_selector("#testidp-identity")
-    page.fill("#testidp-identity", identity)
-    page.click("#testidp-allow")
+    consent(page, identity)
     page.wait_for_url(app.url + "/")
     assert f"Logged in as {name}" in page.locator("main").inner_text()
     assert wiki_has_user(idp_wiki, name)
     # Next time, straight in.
     idp_wiki.reset_login_throttles()
     again = new_page()
-    again.goto(app.url + "/login")
-    again.get_by_role("button", name="Log in with TestIdP").click()
-    again.fill("#testidp-identity", identity)
-    again.click("#testidp-allow")
+    start_with_testidp(again, app.url)
+    consent(again, identity)
     again.wait_for_url(app.url + "/")
     assert f"Logged in as {name}" in again.locator("main").inner_text()

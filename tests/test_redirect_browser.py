@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import screenshot, session_id
+from tests.conftest import consent, screenshot, session_id, start_with_testidp
 from tests.wikiserver import USERS
 
 pytestmark = pytest.mark.browser
@@ -19,18 +19,6 @@ def fresh_throttles(request):
         if name in request.fixturenames:
             request.getfixturevalue(name).reset_login_throttles()
     yield
-
-
-def start_with_testidp(page, app_url: str) -> None:
-    page.goto(app_url + "/login")
-    page.get_by_role("button", name="Log in with TestIdP").click()
-    page.wait_for_selector("#testidp-identity")
-
-
-def consent(page, identity: str) -> None:
-    page.fill("#testidp-identity", identity)
-    page.click("#testidp-allow")
-    page.wait_for_load_state()
 
 
 def test_password_form_and_provider_button_side_by_side(idp_wiki, live_app, new_page):
