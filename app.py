@@ -23,7 +23,7 @@ from blueprints.csrf import csrf
 from blueprints.login_flow import wiki_error_page
 from blueprints.session_store import session_interface
 from blueprints.wiki_html import image_url, plain_text, sanitize
-from wiki import Wiki, WikiError, make_adapter
+from wiki import Wiki, WikiError
 
 APP_NAME = "wiki-login"
 APP_VERSION = "0.1"
@@ -196,7 +196,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["WIKI_API_URL"],
         user_agent=app.config["USER_AGENT"],
         timeout=app.config["WIKI_TIMEOUT"],
-        adapter=make_adapter(),
     )
     app.session_interface = session_interface(
         app, redis_client=app.config.get("SESSION_REDIS"), session_dir=app.config["SESSION_DIR"])

@@ -193,12 +193,12 @@ def wiki_image():
     client = wiki_session.wiki_client(lang=False)
     try:
         # The wiki's own answer only (no redirects elsewhere), and no more than an image needs.
-        with client.send("GET", url=client.wiki.origin + src, stream=True, allow_redirects=False) as resp:
+        with client.send("GET", url=client.wiki.origin + src, stream=True) as resp:
             content_type = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
             # Raster images only: an SVG served from our origin could carry script.
-            if resp.status_code != 200 or content_type not in RASTER_IMAGES:
+            if resp.status != 200 or content_type not in RASTER_IMAGES:
                 abort(404)
-            body = resp.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
+            body = resp.read(MAX_IMAGE_BYTES + 1, decode_content=True)
     except (WikiError, urllib3.exceptions.HTTPError):  # the latter: the body broke off
         abort(502)
     if len(body) > MAX_IMAGE_BYTES:

@@ -33,7 +33,7 @@ def _make_probe(state) -> None:
     app = state.app
     wiki = app.extensions["wiki"]
     app.extensions["wiki_probe"] = Wiki(
-        wiki.api_url, user_agent=wiki.user_agent, adapter=wiki.adapter,
+        wiki.api_url, user_agent=wiki.user_agent, pool=wiki.pool,
         timeout=min(PROBE_TIMEOUT, app.config["WIKI_TIMEOUT"]),
     )
 

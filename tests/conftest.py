@@ -15,7 +15,9 @@ from typing import Any, Callable, Iterator
 import pytest
 from werkzeug.serving import make_server
 
+import wiki.client as wiki_client_module
 from app import create_app
+from tests.responses_bridge import bridged
 from tests.wikiserver import USERS, WikiServer, start_wiki
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +28,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 SECRET = "test-secret-key-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _responses_reach_the_wiki_client() -> Iterator[None]:
+    """Unit tests mock the wiki with `responses`; see tests/responses_bridge.py."""
+    make_pool = wiki_client_module.make_pool
+    wiki_client_module.make_pool = lambda *a, **kw: bridged(make_pool(*a, **kw))
+    yield
+    wiki_client_module.make_pool = make_pool
 
 
 # --- wikis ------------------------------------------------------------------------------

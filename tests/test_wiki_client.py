@@ -1,14 +1,18 @@
 """Error paths of the API client that a real wiki cannot easily produce (mocked transport)."""
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 
 import pytest
 import requests
 import responses
+import urllib3
 
-from wiki import AUTH_ACTIONS, BadToken, NotLoggedIn, Wiki, WikiAPIError, WikiResponseError, WikiUnavailable
+from wiki import (
+    AUTH_ACTIONS, BadToken, NotLoggedIn, Wiki, WikiAPIError, WikiResponseError, WikiUnavailable, make_pool,
+)
 
 API = "http://wiki.test/w/api.php"
 
@@ -121,6 +125,50 @@ def test_sensitive_fields_go_in_the_body_never_the_url(client):
 def test_clients_share_connections_not_cookies():
     wiki = Wiki(API, user_agent="t")
     a, b = wiki.client([["c", "alice", "wiki.test", "/", None, False]]), wiki.client()
-    assert a.http.get_adapter(API) is b.http.get_adapter(API)
-    assert a.http.cookies.get("c") == "alice" and b.http.cookies.get("c") is None
+    assert a.wiki.pool is b.wiki.pool
+    assert a.cookies.get("c") == "alice" and b.cookies.get("c") is None
     assert json.loads(json.dumps(a.export_cookies())) == [["c", "alice", "wiki.test", "/", None, False]]
+
+
+@responses.activate
+def test_a_redirecting_api_url_says_what_to_fix(client):
+    responses.post(API, status=301, headers={"Location": "https://wiki.test/w/api.php"})
+    with pytest.raises(WikiResponseError, match="redirect.*https://wiki.test/w/api.php.*WIKI_API_URL"):
+        client.post(action="clientlogin", username="A", password="p")
+    assert len(responses.calls) == 1  # not followed: a POST would arrive as a GET
+
+
+@responses.activate
+def test_gzipped_answers_are_read(client):
+    body = gzip.compress(json.dumps({"query": {"userinfo": {"id": 1, "name": "A"}}}).encode())
+    responses.get(API, body=body, headers={"Content-Encoding": "gzip"}, content_type="application/json")
+    assert client.userinfo()["name"] == "A"
+    assert "gzip" in responses.calls[0].request.headers["Accept-Encoding"]
+
+
+@responses.activate
+def test_cookies_the_wiki_sets_are_kept_and_sent_back(client):
+    responses.get(API, json={"batchcomplete": True}, headers={"Set-Cookie": "wikiSession=abc; path=/; HttpOnly"})
+    responses.get(API, json={"batchcomplete": True})
+    client.get(action="query")
+    client.get(action="query")
+    assert "Cookie" not in responses.calls[0].request.headers
+    assert responses.calls[1].request.headers["Cookie"] == "wikiSession=abc"
+    assert [c[:2] for c in client.export_cookies()] == [["wikiSession", "abc"]]
+
+
+@pytest.mark.parametrize("env,proxied", [
+    ({"HTTP_PROXY": "http://proxy.test:3128"}, True),
+    ({"HTTP_PROXY": "http://proxy.test:3128", "NO_PROXY": "wiki.test"}, False),
+    ({}, False),
+])
+def test_the_pool_takes_the_proxy_from_the_environment(monkeypatch, env, proxied):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    pool = make_pool(API)
+    assert isinstance(pool, urllib3.ProxyManager) == proxied
+    if proxied:
+        assert pool.proxy.host == "proxy.test"

@@ -2,22 +2,23 @@
 
 ``Wiki`` is the app-wide handle (where the wiki is, how to reach it, its cached
 siteinfo); ``Wiki.client(cookies)`` gives a ``WikiClient`` that acts with one
-user's cookies only.  Each client has its own ``requests.Session`` (its own
-cookie jar) but mounts the shared ``HTTPAdapter``, so TCP connections are kept
-alive and reused across users while cookies never are.
+user's cookies only.  Each client has its own cookie jar but sends through the
+wiki's one connection pool (``transport``), so TCP connections are kept alive
+and reused across users while cookies never are.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from http.cookiejar import Cookie
 from typing import Any, Iterable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
+from requests.cookies import RequestsCookieJar, create_cookie
 
 from .authn import AuthInfo, AuthResult
 from .errors import (
@@ -30,6 +31,7 @@ from .errors import (
     WikiUnreachable,
     api_error,
 )
+from .transport import Pool, cookie_header, keep_cookies, make_pool
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,6 @@ def origin_of(url: str) -> str:
 SITEINFO_RETRY = 60.0  # seconds between tries while the wiki is down
 
 
-def make_adapter(pool_size: int = 32) -> HTTPAdapter:
-    """One pool of keep-alive connections to the wiki, shared by every user's client."""
-    return HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-
-
 class Wiki:
     """The wiki as the whole app sees it."""
 
@@ -94,16 +91,13 @@ class Wiki:
         *,
         user_agent: str,
         timeout: float = 10.0,
-        adapter: HTTPAdapter | None = None,
+        pool: Pool | None = None,
         siteinfo_ttl: float = 3600.0,
     ):
         self.api_url = api_url
         self.user_agent = user_agent
         self.timeout = timeout
-        self.adapter = adapter or make_adapter()
-        # Proxies and CA bundle from the environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE...), read
-        # once like all configuration: requests would read the environment again on every call.
-        self.environment = requests.Session().merge_environment_settings(api_url, {}, None, None, None)
+        self.pool = pool or make_pool(api_url)
         self._siteinfo_ttl = siteinfo_ttl
         self._siteinfo: SiteInfo | None = None
         self._siteinfo_until = 0.0
@@ -182,18 +176,12 @@ class WikiClient:
     ):
         self.wiki = wiki
         self.lang = lang
-        self.http = requests.Session()
-        self.http.mount("http://", wiki.adapter)
-        self.http.mount("https://", wiki.adapter)
-        self.http.headers["User-Agent"] = wiki.user_agent
-        self.http.trust_env = False
-        self.http.proxies = dict(wiki.environment["proxies"])
-        self.http.verify = wiki.environment["verify"]
-        self.http.cert = wiki.environment["cert"]
+        self.headers = {"User-Agent": wiki.user_agent, "Accept-Encoding": "gzip, deflate"}
         if forwarded_for:
-            self.http.headers["X-Forwarded-For"] = forwarded_for
+            self.headers["X-Forwarded-For"] = forwarded_for
+        self.cookies = RequestsCookieJar()
         for c in cookies:
-            self.http.cookies.set_cookie(_cookie(*c))
+            self.cookies.set_cookie(_cookie(*c))
 
     # --- transport -------------------------------------------------------
 
@@ -205,24 +193,44 @@ class WikiClient:
         """A write. Never replayed: the wiki may have acted on it."""
         return self._call("POST", params)
 
-    def send(self, method: str, params: Any = None, *, url: str | None = None, **options: Any) -> requests.Response:
+    def send(self, method: str, params: Any = None, *, url: str | None = None,
+             stream: bool = False) -> urllib3.BaseHTTPResponse:
         """One HTTP exchange with the wiki (its API unless ``url``), with this user's cookies.
 
-        GET puts ``params`` in the query string; POST in the body, where sensitive
-        fields must be and where nothing secret shows in a URL or a log line.
+        GET puts ``params`` (a dict or a list of pairs; a list value repeats its
+        name) in the query string; POST in the body, where sensitive fields must
+        be and where nothing secret shows in a URL or a log line.  Redirects are
+        not followed.  The cookies the wiki sets are kept in ``self.cookies``.
+        With ``stream`` the body is left to read (and the response to close).
         Transport failures become ``WikiTimeout`` or ``WikiUnreachable``.
         """
         if method not in ("GET", "POST"):
             raise ValueError(f"the wiki is sent GET or POST only, not {method!r}")
-        where = {"params": params} if method == "GET" else {"data": params}
+        url = url or self.wiki.api_url
+        query = urlencode(params or {}, doseq=True)
+        headers = dict(self.headers)
+        cookies = cookie_header(self.cookies, url)
+        if cookies:
+            headers["Cookie"] = cookies
+        body = None
+        if method == "GET" and query:
+            url += ("&" if "?" in url else "?") + query
+        elif method == "POST":
+            body = query.encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
-            return self.http.request(method, url or self.wiki.api_url, timeout=self.wiki.timeout,
-                                     **where, **options)
-        except requests.Timeout as exc:
+            resp = self.wiki.pool.urlopen(method, url, body=body, headers=headers, redirect=False,
+                                          retries=False, timeout=self.wiki.timeout,
+                                          preload_content=not stream)
+        except urllib3.exceptions.NewConnectionError as exc:  # refused, no such host: not a timeout,
+            raise WikiUnreachable("The wiki could not be reached.") from exc  # though urllib3 says so
+        except urllib3.exceptions.TimeoutError as exc:
             seconds = f"{self.wiki.timeout:g} second{'' if self.wiki.timeout == 1 else 's'}"
             raise WikiTimeout(f"The wiki did not answer within {seconds}.") from exc
-        except requests.RequestException as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise WikiUnreachable("The wiki could not be reached.") from exc
+        keep_cookies(self.cookies, url, resp)
+        return resp
 
     def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         params = {k: v for k, v in params.items() if v is not None}
@@ -240,17 +248,23 @@ class WikiClient:
                 if last:
                     raise
                 continue
-            if resp.status_code in (502, 503, 504) and not last:
+            if resp.status in (502, 503, 504) and not last:
                 time.sleep(0.2)
                 continue
             break
-        if resp.status_code >= 500:
-            raise WikiUnavailable(f"The wiki answered with a server error (HTTP {resp.status_code}).")
+        if resp.status >= 500:
+            raise WikiUnavailable(f"The wiki answered with a server error (HTTP {resp.status}).")
+        if 300 <= resp.status < 400:
+            # Followed, a POST would arrive as a GET (and its fields be lost): the
+            # address is wrong, which only the site's administrators can fix.
+            raise WikiResponseError(
+                f"The wiki's API answered {action} with a redirect (HTTP {resp.status}) to "
+                f"{resp.headers.get('Location', '?')}: WIKI_API_URL should be the address of api.php itself.")
         try:
-            data = resp.json()
+            data = json.loads(resp.data)
         except ValueError as exc:
             raise WikiResponseError(
-                f"The wiki's answer to {action} was not JSON (HTTP {resp.status_code})."
+                f"The wiki's answer to {action} was not JSON (HTTP {resp.status})."
             ) from exc
         if not isinstance(data, dict):
             raise WikiResponseError(f"The wiki's answer to {action} was not a JSON object.")
@@ -272,7 +286,7 @@ class WikiClient:
         """The user's wiki cookies, compact and JSON/msgpack-serialisable."""
         return [
             [c.name, c.value, c.domain, c.path, c.expires, bool(c.secure)]
-            for c in self.http.cookies
+            for c in self.cookies
             if not c.is_expired()
         ]
 
@@ -338,7 +352,7 @@ class WikiClient:
 
 
 def _cookie(name: str, value: str, domain: str, path: str, expires: int | None, secure: bool) -> Cookie:
-    return requests.cookies.create_cookie(
+    return create_cookie(
         name, value, domain=domain, path=path, expires=expires, secure=secure
     )
 
@@ -371,4 +385,4 @@ class UserInfo:
         )
 
 
-__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_adapter", "origin_of"]
+__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_pool", "origin_of"]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import requests
-
 from .client import WikiClient
 
 # Sent with every API error since MediaWiki 1.29: lets us read the codes
@@ -44,23 +42,21 @@ def forward(client: WikiClient, method: str, params: list[tuple[str, str]]) -> R
     ``WikiUnavailable`` if the wiki cannot be reached in time.
     """
     resp = client.send(method, params)
-    content_type = resp.headers.get("Content-Type", "")
     return RawAnswer(
-        status=resp.status_code,
-        content_type=content_type,
-        body=resp.content,
-        error_codes=_error_codes(resp),
+        status=resp.status,
+        content_type=resp.headers.get("Content-Type", ""),
+        body=resp.data,
+        error_codes=_error_codes(resp.headers.get(ERROR_HEADER), resp.data),
         retry_after=resp.headers.get("Retry-After"),
     )
 
 
-def _error_codes(resp: requests.Response) -> frozenset[str]:
-    header = resp.headers.get(ERROR_HEADER)
+def _error_codes(header: str | None, body: bytes) -> frozenset[str]:
     if header is not None:
         return frozenset(code.strip() for code in header.split(",") if code.strip())
     # No header (an old wiki, or a proxy that dropped it): read the body.
     try:
-        data = json.loads(resp.content)
+        data = json.loads(body)
     except ValueError:
         return frozenset()
     if not isinstance(data, dict):
