@@ -7,6 +7,7 @@ in per-field validators.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -222,8 +223,31 @@ def build_form(
     required = required_field_names(
         [r for r in requests if not (r.required == PRIMARY_REQUIRED and r.button is not None)]
     )
-    hints = {**FIELD_HINTS, **(NEW_PASSWORD_HINTS if new_password else {})}
+    # The plain submit is hidden when every primary provider brings its own
+    # button (as Special:UserLogin does).
+    primaries = [r for r in requests if r.required == PRIMARY_REQUIRED]
+    has_default_submit = not primaries or any(r.button is None for r in primaries)
+    form_cls, attr_of = _form_class(tuple(merged), has_default_submit, submit_label, new_password)
+    form = form_cls(formdata=formdata, data=_form_data(values or {}, attr_of))
+    form.by_name = {name: form[attr] for name, attr in attr_of.items()}
+    views = [
+        FieldView(auth=f, field=form.by_name.get(f.name), required=f.name in required)
+        for f in merged
+    ]
+    return BuiltForm(form=form, requests=requests, fields=views, has_default_submit=has_default_submit)
 
+
+@functools.lru_cache(maxsize=128)
+def _form_class(
+    merged: tuple[AuthField, ...], has_default_submit: bool, submit_label: str, new_password: bool
+) -> tuple[type[AuthForm], dict[str, str]]:
+    """The form class for these fields, and each field's attribute name in it.
+
+    Made once per distinct set of fields (a wiki offers few: the login form,
+    its two-factor step...) rather than on every request; a class holds no
+    user's data, only the fields' descriptions.
+    """
+    hints = {**FIELD_HINTS, **(NEW_PASSWORD_HINTS if new_password else {})}
     attrs: dict[str, Any] = {}
     attr_of: dict[str, str] = {}
     for i, f in enumerate(merged):
@@ -233,21 +257,9 @@ def build_form(
         attr = f"wiki_{i}"
         attrs[attr] = make(f, hints.get(f.name, {}))
         attr_of[f.name] = attr
-    # The plain submit is hidden when every primary provider brings its own
-    # button (as Special:UserLogin does).
-    primaries = [r for r in requests if r.required == PRIMARY_REQUIRED]
-    has_default_submit = not primaries or any(r.button is None for r in primaries)
     if has_default_submit:
         attrs["wl_submit"] = SubmitField(submit_label, name=SUBMIT)
-
-    form_cls = type("WikiAuthForm", (AuthForm,), attrs)
-    form = form_cls(formdata=formdata, data=_form_data(values or {}, attr_of))
-    form.by_name = {name: form[attr] for name, attr in attr_of.items()}
-    views = [
-        FieldView(auth=f, field=form.by_name.get(f.name), required=f.name in required)
-        for f in merged
-    ]
-    return BuiltForm(form=form, requests=requests, fields=views, has_default_submit=has_default_submit)
+    return type("WikiAuthForm", (AuthForm,), attrs), attr_of
 
 
 def _form_data(values: dict[str, Any], attr_of: dict[str, str]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import functools
 import time
 
 from flask import current_app, g, request, session
+from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -95,6 +96,19 @@ def start_user_session(username: str, client: WikiClient) -> None:
     session["logged_in_at"] = int(time.time())
     save_cookies(client)
     current_app.session_interface.regenerate(session)
+    new_csrf_secret()
+
+
+def new_csrf_secret() -> None:
+    """A CSRF secret of the new session's own, made now.
+
+    Written with the login, not on the first page after it: the page a login
+    lands on (with its "Log out" form) then needs no second write.  Flask-WTF
+    keeps the request's token in ``g``: that one was the old session's.
+    """
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    g.pop(field, None)
+    generate_csrf()
 
 
 def end_user_session() -> None:

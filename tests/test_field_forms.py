@@ -240,3 +240,19 @@ def test_select_rejects_a_value_the_wiki_did_not_offer(ctx):
 def test_only_buttons_hide_the_default_submit(ctx):
     only_button = [r for r in synthetic_requests() if "Button" in r.id]
     assert not form_for(only_button).has_default_submit
+
+
+def test_one_form_class_per_set_of_fields_and_nothing_shared_between_users(ctx):
+    reqs = info("authmanagerinfo_login_plain").requests
+    alice = form_for(reqs, {"username": "Alice", "password": "a-secret", SUBMIT: "Log in"})
+    missing = form_for(reqs, {"username": "Bob", SUBMIT: "Log in"})
+    missing.missing_required()
+    fresh = form_for(reqs)
+    assert type(alice.form) is type(missing.form) is type(fresh.form)
+    # Each form its own values and errors: nothing of Alice's or Bob's in a fresh form.
+    assert fresh.form.by_name["username"].data in (None, "") and not fresh.form.by_name["password"].errors
+    assert "Alice" not in fresh.form.by_name["username"]() and "Bob" not in fresh.form.by_name["username"]()
+    assert alice.api_params()["username"] == "Alice" and missing.form.by_name["password"].errors
+    # A captcha step (new fields: its question and id) gets a class of its own.
+    captcha = form_for(info("authmanagerinfo_login_captcha").requests)
+    assert type(captcha.form) is not type(fresh.form)

@@ -5,6 +5,7 @@ import pytest
 
 from blueprints.session_store import MIN_ANONYMOUS_LIFETIME
 from tests.servers import RedisServer
+from tests.wikiserver import USERS
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,27 @@ def test_an_expiry_refresh_never_rides_on_a_cacheable_response(app_for, auth):
     page = auth.client.get("/logout")  # a no-store page: the refresh happens here
     assert "wikilogin_session=" in page.headers.get("Set-Cookie", "")
     assert stored(app, sid)["written_at"] > 0
+
+
+def test_a_login_makes_a_new_csrf_secret_and_the_page_it_lands_on_writes_nothing(app_for, auth):
+    app = app_for()
+    auth.client = app.test_client()
+    auth.client.get("/login")
+    before = stored(app, auth.client.get_cookie("wikilogin_session").value)["csrf_token"]
+    page = auth.client.get("/login")
+    assert auth.client.post("/login", data={
+        "csrf_token": auth.csrf(page.get_data(as_text=True)), "username": "Alice",
+        "password": USERS["Alice"], "wl_submit": "Log in"}).status_code == 303
+    sid = auth.client.get_cookie("wikilogin_session").value
+    after = stored(app, sid)
+    assert after["csrf_token"] and after["csrf_token"] != before
+    iface = app.session_interface
+    writes = []
+    upsert = iface._upsert_session
+    iface._upsert_session = lambda *a: (writes.append(a), upsert(*a))
+    home = auth.client.get("/")
+    assert "Log out" in home.get_data(as_text=True) and writes == []
+    # The logout form of that page carries a token of the new secret: it works.
+    html = auth.client.get("/logout").get_data(as_text=True)
+    assert auth.client.post("/logout", data={"csrf_token": auth.csrf(html)}).status_code in (200, 303)
+    assert stored(app, sid) is None
