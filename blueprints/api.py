@@ -96,7 +96,6 @@ def api():
         return params
 
     client = wiki_session.wiki_client(lang=False)
-    cookies_before = client.export_cookies()
     began = time.monotonic()
     answer = forward(client, request.method, params)  # WikiError: see api_wiki_error
     _log_call(params, answer, time.monotonic() - began)
@@ -105,8 +104,7 @@ def api():
         return _refuse(401, "sessionexpired",
                        "Your session on the wiki has ended, so you are logged out here too. "
                        "Log in again, then retry.", login_url=_login_url())
-    if client.export_cookies() != cookies_before:
-        wiki_session.save_cookies(client)
+    wiki_session.save_cookies(client)  # written only if the wiki changed them
     if not answer.is_json:
         # Never serve the wiki's HTML (an error page) from our origin.
         return _refuse(502, "badwikiresponse",
