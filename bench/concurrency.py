@@ -1,7 +1,9 @@
 """Many users at once: 200 logins of distinct users, 20 at a time, the app against the script.
 
 Each side logs in the same 200 users, in two halves run in the order app, raw,
-raw, app (so a slow spell of the shared machine hits both).  Throughput is
+raw, app (so a slow spell of the shared machine hits both).  A login through
+the app ends on the page it lands on (the home page: one ``meta=userinfo``);
+the script makes that call too, so both make the same API calls.  Throughput is
 logins per second of wall time over both halves; the servers' CPU time per
 login (gunicorn's tree, php -S's tree) is counted too.  The script waits for
 the wiki as long as the app does (``harness.WIKI_TIMEOUT``).  Afterwards every
@@ -23,7 +25,7 @@ from tests.wikiserver import WikiServer
 
 from .harness import (
     APP_TIMEOUT, SESSION_COOKIE, USERS, AppServer, CpuMeter, Row, User, app_login, check, compare,
-    cpu_row, in_process_app, logged_in_as, p95, raw_login, wiki_pid, wiki_user,
+    cpu_row, in_process_app, logged_in_as, p95, raw_landing, raw_login, wiki_pid, wiki_user,
 )
 
 NAME = "concurrency"
@@ -85,7 +87,9 @@ def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
         return app_login(app.url, user)
 
     def by_script(user: User) -> requests.Session:
-        return raw_login(wiki.api_url, user)
+        http = raw_login(wiki.api_url, user)
+        raw_landing(wiki.api_url, http, user)
+        return http
 
     half = len(USERS) // 2
     app_phase.run(by_app, USERS[:half])
@@ -94,7 +98,7 @@ def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
     app_phase.run(by_app, USERS[half:])
 
     app_own = _app_sessions_are_their_users(wiki, app, app_phase.sessions)
-    raw_own = sum(wiki_user(wiki.api_url, http) == name for name, http in raw_phase.sessions.items())
+    raw_own = sum(wiki_user(wiki.api_url, http.cookies) == name for name, http in raw_phase.sessions.items())
     for error in (app_phase.errors + raw_phase.errors)[:5]:
         print(f"  {NAME}: error: {error}")
     for side, phase in (("app", app_phase), ("raw", raw_phase)):
@@ -125,5 +129,5 @@ def _app_sessions_are_their_users(wiki: WikiServer, app: AppServer,
         home = browser.get(app.url + "/", timeout=APP_TIMEOUT)
         stored = iface._retrieve_session_data(iface._get_store_id(browser.cookies[SESSION_COOKIE])) or {}
         client = store.extensions["wiki"].client(stored.get("wiki_cookies"))
-        own += logged_in_as(home.text, name) and wiki_user(wiki.api_url, client.http) == name
+        own += logged_in_as(home.text, name) and wiki_user(wiki.api_url, client.cookies) == name
     return own

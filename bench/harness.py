@@ -289,6 +289,16 @@ def landing_page(base: str, browser: requests.Session, user: User) -> None:
         raise LoginFailed(f"{user.name}: the home page (HTTP {page.status_code}) is not logged in as them")
 
 
+def raw_landing(api_url: str, http: requests.Session, user: User) -> None:
+    """What the app's home page asks the wiki, asked by a bare script: ``meta=userinfo``."""
+    info = http.get(api_url, timeout=WIKI_TIMEOUT, params={
+        "action": "query", "meta": "userinfo", "uiprop": "groups|rights|editcount",
+        "format": "json", "formatversion": "2",
+    }).json()["query"]["userinfo"]
+    if info.get("name") != user.name:
+        raise LoginFailed(f"{user.name}: the wiki says these cookies are {info.get('name')!r}")
+
+
 def raw_login(api_url: str, user: User, code: Callable[[], str] | None = None) -> requests.Session:
     """Log in with the wiki's API alone, as a bare script does; its cookie jar.
 
@@ -318,9 +328,9 @@ def raw_login(api_url: str, user: User, code: Callable[[], str] | None = None) -
     return http
 
 
-def wiki_user(api_url: str, http: requests.Session) -> str:
+def wiki_user(api_url: str, cookies: requests.cookies.RequestsCookieJar) -> str:
     """Who the wiki says these cookies are (``meta=userinfo``); "" for anonymous."""
-    info = http.get(api_url, timeout=WIKI_TIMEOUT, params={
+    info = requests.get(api_url, cookies=cookies, timeout=WIKI_TIMEOUT, params={
         "action": "query", "meta": "userinfo", "format": "json", "formatversion": "2",
     }).json()["query"]["userinfo"]
     return "" if info.get("anon") else info["name"]
@@ -417,6 +427,25 @@ def interleave(a: Callable[[int], float], b: Callable[[int], float], *, rounds: 
             times_b.append(b(i))
             times_a.append(a(i))
     return times_a, times_b
+
+
+def rotate(fns: dict[str, Callable[[], float]], *, rounds: int, seconds: float,
+           min_rounds: int = 5) -> dict[str, list[float]]:
+    """Run each of ``fns`` once a round, the order rotating every round, so noise hits them all.
+
+    Each returns the seconds it measured.  Stops after ``rounds`` rounds, or
+    once ``seconds`` have passed and at least ``min_rounds`` are done.
+    """
+    names = list(fns)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    deadline = time.monotonic() + seconds
+    for i in range(rounds):
+        if i >= min_rounds and time.monotonic() > deadline:
+            break
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(fns[name]())
+    return times
 
 
 def median(values: list[float]) -> float:

@@ -7,7 +7,7 @@ sending ``Accept-Language``.  After a warm-up, ``N`` logins are profiled with
 pyinstrument.
 
 Printed: per login, the wall time, how much of it was spent waiting for the wiki
-(time inside the app's shared ``HTTPAdapter.send``, and how many requests), and
+(time inside the app's shared connection pool's ``urlopen``, and how many requests), and
 the CPU time of this thread (the app, the requests library and the test client);
 then pyinstrument's call tree with the waits for the wiki's answers (socket
 reads and connects) taken out, so what remains is the app's own time.
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with bench_wiki() as wiki, tempfile.TemporaryDirectory(prefix="wiki-login-profile-") as tmp:
         app = in_process_app(wiki, Path(tmp))
-        adapter = app.extensions["wiki"].adapter
+        pool = app.extensions["wiki"].pool
         waits: list[float] = []
-        send = adapter.send
+        send = pool.urlopen
 
         def timed_send(*a, **kw):
             began = time.perf_counter()
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 waits.append(time.perf_counter() - began)
 
-        adapter.send = timed_send
+        pool.urlopen = timed_send
         users = iter(USERS)
 
         def login() -> None:

@@ -1,9 +1,14 @@
 """The editor's API calls through the app's same-origin ``/api``, against the wiki directly.
 
-One logged-in browser calls ``/api`` as the editor does (GET with the session
-cookie; POST with the page's CSRF token in ``X-CSRFToken``); the baseline sends
-the same calls straight to api.php with the very wiki cookies the app stored for
-that browser.  Calls alternate (AB, BA, ...) after a warm-up.
+One logged-in browser calls ``/api`` as the demo editor does (GET with the
+session cookie; POST with the page's CSRF token in ``X-CSRFToken``): loading a
+page's wikitext (``action=query``), fetching the csrf token (the lightest
+call it makes) and previewing (``action=parse``).  The baseline sends the same
+calls straight to api.php with the very wiki cookies the app stored for that
+browser.  Beside both, the floor: the same calls through ``bench.floor_proxy``,
+a bare WSGI forwarder under the same gunicorn, which shows what one hop through
+gunicorn costs on this machine before the app does anything.  Calls rotate
+(app, raw, floor; then another order) after a warm-up.
 
 Keeping connections alive: the same ``meta=userinfo`` call straight to the wiki
 from one pooled ``requests.Session`` against a fresh connection per call, with
@@ -14,25 +19,37 @@ connections alive is measured against the app's own gunicorn (``/livez``).
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import requests
 
-from tests.wikiserver import WikiServer
+from tests.wikiserver import WikiServer, free_port
 
 from .harness import (
-    APP_TIMEOUT, SESSION_COOKIE, USERS, WIKI_TIMEOUT, AppServer, CpuMeter, Row, app_login, compare,
-    cpu_row, csrf_token, in_process_app, interleave, median, timed, wiki_pid,
+    APP_TIMEOUT, ROOT, SESSION_COOKIE, USERS, WIKI_TIMEOUT, AppServer, CpuMeter, Row, app_login,
+    compare, cpu_row, csrf_token, in_process_app, interleave, median, rotate, timed, wiki_pid,
 )
 
 NAME = "proxy"
 WARMUP = 5
-ROUNDS, SECONDS = 80, 15.0
+ROUNDS, SECONDS = 80, 12.0
 GOAL_RATIO = 1.10
+PAGE = "Main Page"
 USERINFO = {"action": "query", "meta": "userinfo", "format": "json"}
-PARSE = {"action": "parse", "contentmodel": "wikitext", "format": "json",
-         "text": "== Benchmark ==\nSome '''bold''' text, a [[Main Page|link]] and a list:\n* one\n* two\n"}
+# What static/js/editor.js sends, parameter for parameter.
+LOAD = {"action": "query", "prop": "revisions", "titles": PAGE, "rvslots": "main",
+        "rvprop": "content|timestamp|ids|user", "curtimestamp": "1", "format": "json", "formatversion": "2"}
+TOKEN = {"action": "query", "meta": "tokens", "type": "csrf", "format": "json", "formatversion": "2"}
+PREVIEW = {"action": "parse", "title": PAGE, "contentmodel": "wikitext", "prop": "text", "pst": "1",
+           "preview": "1", "disableeditsection": "1", "disablelimitreport": "1", "format": "json",
+           "formatversion": "2",
+           "text": "== Benchmark ==\nSome '''bold''' text, a [[Main Page|link]] and a list:\n* one\n* two\n"}
 
 
 def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
@@ -41,42 +58,87 @@ def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
     token = csrf_token(browser.get(app.url + "/", timeout=APP_TIMEOUT).text)
     direct = _with_stored_cookies(wiki, app, browser.cookies[SESSION_COOKIE])
     same_origin = {"Sec-Fetch-Site": "same-origin", "Origin": app.url}
-
-    def via_app_get() -> None:
-        _expect(browser.get(app.url + "/api", params=USERINFO, headers=same_origin, timeout=APP_TIMEOUT),
-                lambda d: d["query"]["userinfo"]["name"] == user.name)
-
-    def direct_get() -> None:
-        _expect(direct.get(wiki.api_url, params=USERINFO, timeout=WIKI_TIMEOUT),
-                lambda d: d["query"]["userinfo"]["name"] == user.name)
-
-    def via_app_post() -> None:
-        _expect(browser.post(app.url + "/api", data=PARSE, timeout=APP_TIMEOUT,
-                             headers={**same_origin, "X-CSRFToken": token}), lambda d: "parse" in d)
-
-    def direct_post() -> None:
-        _expect(direct.post(wiki.api_url, data=PARSE, timeout=WIKI_TIMEOUT), lambda d: "parse" in d)
-
+    calls = (
+        ("page load: action=query, revisions (GET)", "GET", LOAD, lambda d: "pages" in d["query"]),
+        ("csrf token: action=query, tokens (GET)", "GET", TOKEN, lambda d: "csrftoken" in d["query"]["tokens"]),
+        ("preview: action=parse (POST)", "POST", PREVIEW, lambda d: "parse" in d),
+    )
     cpu = CpuMeter(app=app.pid, wiki=wiki_pid(wiki))
     rows = []
-    for metric, via_app, straight in (("meta=userinfo (GET)", via_app_get, direct_get),
-                                      ("action=parse (POST)", via_app_post, direct_post)):
-        for _ in range(WARMUP):
-            via_app()
-            straight()
-        cpu.take()
-        app_times, raw_times = interleave(lambda _: timed(via_app), lambda _: timed(straight),
-                                          rounds=ROUNDS, seconds=SECONDS)
-        used = cpu.take()
-        n = len(app_times)
-        # The wiki does the same work for both sides' calls.
-        app_cpu, wiki_cpu = used["app"] / n * 1000, used["wiki"] / (2 * n) * 1000
-        rows += [
-            compare(NAME, f"{metric}: median per call (n={n})", median(app_times), median(raw_times),
-                    at_most=GOAL_RATIO),
-            cpu_row(NAME, f"{metric}: server CPU per call", app_cpu, wiki_cpu, wiki_cpu),
-        ]
+    with _floor_proxy(wiki, app, direct) as floor_url, requests.Session() as floor:
+        for metric, method, params, ok in calls:
+            if method == "GET":
+                def via_app(p=params, ok=ok) -> None:
+                    _expect(browser.get(app.url + "/api", params=p, headers=same_origin, timeout=APP_TIMEOUT), ok)
+
+                def straight(p=params, ok=ok) -> None:
+                    _expect(direct.get(wiki.api_url, params=p, timeout=WIKI_TIMEOUT), ok)
+
+                def via_floor(p=params, ok=ok) -> None:
+                    _expect(floor.get(floor_url, params=p, timeout=APP_TIMEOUT), ok)
+            else:
+                def via_app(p=params, ok=ok) -> None:
+                    _expect(browser.post(app.url + "/api", data=p, timeout=APP_TIMEOUT,
+                                         headers={**same_origin, "X-CSRFToken": token}), ok)
+
+                def straight(p=params, ok=ok) -> None:
+                    _expect(direct.post(wiki.api_url, data=p, timeout=WIKI_TIMEOUT), ok)
+
+                def via_floor(p=params, ok=ok) -> None:
+                    _expect(floor.post(floor_url, data=p, timeout=APP_TIMEOUT), ok)
+
+            for _ in range(WARMUP):
+                via_app(), straight(), via_floor()
+            cpu_app, cpu_wiki = 0.0, 0.0
+
+            def app_metered() -> float:
+                nonlocal cpu_app, cpu_wiki
+                cpu.take()
+                seconds = timed(via_app)
+                used = cpu.take()
+                cpu_app, cpu_wiki = cpu_app + used["app"], cpu_wiki + used["wiki"]
+                return seconds
+
+            times = rotate({"app": app_metered, "raw": lambda: timed(straight), "floor": lambda: timed(via_floor)},
+                           rounds=ROUNDS, seconds=SECONDS)
+            n = len(times["app"])
+            rows += [
+                compare(NAME, f"{metric}: median per call (n={n})", median(times["app"]), median(times["raw"]),
+                        at_most=GOAL_RATIO),
+                compare(NAME, f"{metric}: bare gunicorn proxy (the floor)", median(times["floor"]),
+                        median(times["raw"])),
+                cpu_row(NAME, f"{metric}: server CPU per call", cpu_app / n * 1000, cpu_wiki / n * 1000,
+                        cpu_wiki / n * 1000),
+            ]
     return rows + _keep_alive_rows(wiki, app, direct)
+
+
+@contextlib.contextmanager
+def _floor_proxy(wiki: WikiServer, app: AppServer, direct: requests.Session) -> Iterator[str]:
+    """``bench.floor_proxy`` under gunicorn with the app's settings, forwarding with ``direct``'s cookies."""
+    port = free_port()
+    env = {**os.environ, **app.env, "GUNICORN_BIND": f"127.0.0.1:{port}",
+           "FLOOR_WIKI_API_URL": wiki.api_url,
+           "FLOOR_COOKIE": "; ".join(f"{c.name}={c.value}" for c in direct.cookies)}
+    url = f"http://127.0.0.1:{port}/"
+    with open(app.workdir / "floor-proxy.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bench.floor_proxy:app"],
+                                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        for _ in range(300):
+            with contextlib.suppress(requests.RequestException):
+                requests.get(url, params=USERINFO, timeout=2).raise_for_status()
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"the floor proxy exited; see {app.workdir / 'floor-proxy.log'}")
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the floor proxy did not start")
+        yield url
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(15)
 
 
 def _keep_alive_rows(wiki: WikiServer, app: AppServer, pooled: requests.Session) -> list[Row]:
