@@ -217,6 +217,42 @@ class AppServer:
         self.stop()
 
 
+@contextlib.contextmanager
+def side_server(app: AppServer, module: str, ready_path: str, **env: str) -> Iterator[str]:
+    """Another WSGI app (``module:app``) under the same gunicorn, settings and environment as ``app``.
+
+    For comparisons: what a bare server, or another client, costs beside the
+    app in the same run.  Its output goes to ``app.workdir/<module>.log``;
+    yields its base URL once ``ready_path`` answers.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = app.workdir / f"{module}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", f"{module}:app"], cwd=ROOT,
+            env={**os.environ, **app.env, "GUNICORN_BIND": f"127.0.0.1:{port}", **env},
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(url + ready_path, timeout=2).ok:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{module} did not start; see {log_path}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def in_process_app(wiki: WikiServer, workdir: Path, **extra: str):
     """The app in this process (``create_app``), configured like an AppServer."""
     from app import create_app

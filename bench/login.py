@@ -11,7 +11,9 @@ The 303 lands on the home page, which shows the user's name, groups and rights:
 one ``meta=userinfo`` on the wiki, on every view.  A script that shows the same
 makes the same call, so the login with its landing page is measured against
 the script's login followed by that ``meta=userinfo``: the same API calls on
-both sides.  The CPU time the servers used (gunicorn and its workers; php -S
+both sides.  Beside them (plain logins only), the official Flask demo of
+``clientlogin`` from MediaWiki's API:Login page (``bench.flask_demo``, under the
+same gunicorn): GET its form, POST it, read "Login success".  The CPU time the servers used (gunicorn and its workers; php -S
 and its workers) is counted as well: unlike wall time it does not depend on
 what else the shared machine is doing.
 """
@@ -22,11 +24,13 @@ import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
+import requests
+
 from tests.wikiserver import WikiServer
 
 from .harness import (
-    TOTP_BENCH_USERS, USERS, AppServer, CpuMeter, Row, app_login, check, compare, cpu_row,
-    interleave, landing_page, median, p95, raw_landing, raw_login, wiki_pid,
+    APP_TIMEOUT, TOTP_BENCH_USERS, USERS, AppServer, CpuMeter, LoginFailed, Row, User, app_login, check,
+    compare, cpu_row, landing_page, median, p95, raw_landing, raw_login, rotate, side_server, wiki_pid,
 )
 
 NAME = "login"
@@ -40,12 +44,24 @@ T = TypeVar("T")
 
 
 def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
-    return _measure(wiki, app, "plain", two_factor=False) + _measure(wiki, app, "2FA", two_factor=True)
+    with side_server(app, "bench.flask_demo", "/", DEMO_WIKI_API_URL=wiki.api_url) as demo:
+        plain = _measure(wiki, app, "plain", two_factor=False, demo=demo)
+    return plain + _measure(wiki, app, "2FA", two_factor=True)
 
 
-def _measure(wiki: WikiServer, app: AppServer, kind: str, *, two_factor: bool) -> list[Row]:
+def demo_login(base: str, user: User) -> None:
+    """A login through the official Flask demo: its form, then the POST, which says how it went."""
+    browser = requests.Session()
+    browser.get(base + "/", timeout=APP_TIMEOUT).raise_for_status()
+    page = browser.post(base + "/", data={"username": user.name, "password": user.password}, timeout=APP_TIMEOUT)
+    if f"Login success! Welcome, {user.name}!" not in page.text:
+        raise LoginFailed(f"{user.name}: the Flask demo did not log in (HTTP {page.status_code})")
+
+
+def _measure(wiki: WikiServer, app: AppServer, kind: str, *, two_factor: bool,
+             demo: str | None = None) -> list[Row]:
     users = itertools.cycle(TOTP_BENCH_USERS if two_factor else USERS)
-    calls: dict[str, list[int]] = {"app": [], "app home": [], "raw": [], "raw home": []}
+    calls: dict[str, list[int]] = {"app": [], "app home": [], "raw": [], "raw home": [], "demo": []}
     landing: dict[str, list[float]] = {"app": [], "raw": []}
     cpu = CpuMeter(app=app.pid, wiki=wiki_pid(wiki))
     cpu_used = {"app": 0.0, "app's wiki": 0.0, "raw's wiki": 0.0}
@@ -81,20 +97,30 @@ def _measure(wiki: WikiServer, app: AppServer, kind: str, *, two_factor: bool) -
         landing["raw"].append(home)
         return steps
 
-    for i in range(WARMUP):
-        by_app(i), by_script(i)
+    def by_demo() -> float:
+        user = next(users)
+        requests.post(demo + "/reset", timeout=APP_TIMEOUT).raise_for_status()  # not timed
+        return counted("demo", lambda: demo_login(demo, user))[1]
+
+    sides: dict[str, Callable[[], float]] = {"app": lambda: by_app(0), "raw": lambda: by_script(0)}
+    if demo:
+        sides["demo"] = by_demo
+    for _ in range(WARMUP):
+        for side in sides.values():
+            side()
     for values in (*calls.values(), *landing.values()):
         values.clear()
     cpu_used.update(dict.fromkeys(cpu_used, 0.0))
     rounds, seconds = (TOTP_ROUNDS, TOTP_SECONDS) if two_factor else (PLAIN_ROUNDS, PLAIN_SECONDS)
-    app_times, raw_times = interleave(by_app, by_script, rounds=rounds, seconds=seconds)
+    times = rotate(sides, rounds=rounds, seconds=seconds)
+    app_times, raw_times = times["app"], times["raw"]
     app_whole = [s + h for s, h in zip(app_times, landing["app"])]
     raw_whole = [s + h for s, h in zip(raw_times, landing["raw"])]
 
     expected = 3 if two_factor else 2
     n = len(app_times)
     app_cpu, app_wiki_cpu, raw_cpu = (cpu_used[k] / n * 1000 for k in ("app", "app's wiki", "raw's wiki"))
-    return [
+    rows = [
         check(NAME, f"{kind}: wiki requests per login", _spread(calls["app"]), _spread(calls["raw"]),
               goal=str(expected), ok=set(calls["app"]) == set(calls["raw"]) == {expected}),
         compare(NAME, f"{kind}: median per login (n={n})", median(app_times), median(raw_times),
@@ -107,6 +133,11 @@ def _measure(wiki: WikiServer, app: AppServer, kind: str, *, two_factor: bool) -
                 at_most=GOAL_RATIO),
         cpu_row(NAME, f"{kind}: server CPU per login and landing page", app_cpu, app_wiki_cpu, raw_cpu),
     ]
+    if demo:
+        rows.insert(3, compare(
+            NAME, f"{kind}: official Flask demo (API:Login page; {_spread(calls['demo'])} wiki requests), "
+                  "median per login", median(times["demo"]), median(raw_times)))
+    return rows
 
 
 def _spread(values: list[int]) -> str:

@@ -19,21 +19,16 @@ connections alive is measured against the app's own gunicorn (``/livez``).
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import requests
 
-from tests.wikiserver import WikiServer, free_port
+from tests.wikiserver import WikiServer
 
 from .harness import (
-    APP_TIMEOUT, ROOT, SESSION_COOKIE, USERS, WIKI_TIMEOUT, AppServer, CpuMeter, Row, app_login,
-    compare, cpu_row, csrf_token, in_process_app, interleave, median, rotate, timed, wiki_pid,
+    APP_TIMEOUT, SESSION_COOKIE, USERS, WIKI_TIMEOUT, AppServer, CpuMeter, Row, app_login, compare,
+    cpu_row, csrf_token, in_process_app, interleave, median, rotate, side_server, timed, wiki_pid,
 )
 
 NAME = "proxy"
@@ -65,7 +60,8 @@ def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
     )
     cpu = CpuMeter(app=app.pid, wiki=wiki_pid(wiki))
     rows = []
-    with _floor_proxy(wiki, app, direct) as floor_url, requests.Session() as floor:
+    with _floor_proxy(wiki, app, direct) as floor_base, requests.Session() as floor:
+        floor_url = floor_base + "/"
         for metric, method, params, ok in calls:
             if method == "GET":
                 def via_app(p=params, ok=ok) -> None:
@@ -113,32 +109,11 @@ def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
     return rows + _keep_alive_rows(wiki, app, direct)
 
 
-@contextlib.contextmanager
-def _floor_proxy(wiki: WikiServer, app: AppServer, direct: requests.Session) -> Iterator[str]:
-    """``bench.floor_proxy`` under gunicorn with the app's settings, forwarding with ``direct``'s cookies."""
-    port = free_port()
-    env = {**os.environ, **app.env, "GUNICORN_BIND": f"127.0.0.1:{port}",
-           "FLOOR_WIKI_API_URL": wiki.api_url,
-           "FLOOR_COOKIE": "; ".join(f"{c.name}={c.value}" for c in direct.cookies)}
-    url = f"http://127.0.0.1:{port}/"
-    with open(app.workdir / "floor-proxy.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bench.floor_proxy:app"],
-                                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        for _ in range(300):
-            with contextlib.suppress(requests.RequestException):
-                requests.get(url, params=USERINFO, timeout=2).raise_for_status()
-                break
-            if proc.poll() is not None:
-                raise RuntimeError(f"the floor proxy exited; see {app.workdir / 'floor-proxy.log'}")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the floor proxy did not start")
-        yield url
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(15)
+def _floor_proxy(wiki: WikiServer, app: AppServer, direct: requests.Session):
+    """``bench.floor_proxy`` beside the app, forwarding with ``direct``'s cookies; its URL."""
+    cookies = "; ".join(f"{c.name}={c.value}" for c in direct.cookies)
+    return side_server(app, "bench.floor_proxy", "/?action=query&meta=siteinfo&format=json",
+                       FLOOR_WIKI_API_URL=wiki.api_url, FLOOR_COOKIE=cookies)
 
 
 def _keep_alive_rows(wiki: WikiServer, app: AppServer, pooled: requests.Session) -> list[Row]:

@@ -87,8 +87,8 @@ def _measure(wiki: WikiServer, workdir: Path, kind: str, configs: list[dict[str,
 def _logged_in_session(app) -> tuple[dict, int]:
     """A real logged-in session and its stored size in bytes.
 
-    A password login through ``app``, then one page view: the first page after
-    the login adds the session's new CSRF token, as it would for any user.
+    A password login through ``app`` (which stores the new session's CSRF
+    secret too), then one page view, as for any user.
     """
     client = app.test_client()
     user = USERS[1]
