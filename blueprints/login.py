@@ -13,6 +13,7 @@ from wiki import WikiError
 from . import login_flow, wiki_session
 from .csrf import csrf
 from .login_flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
+from .wiki_html import image_signature_ok
 
 bp = Blueprint("login", __name__)
 
@@ -185,10 +186,15 @@ def resume():
 
 @bp.get("/login/wiki-image")
 def wiki_image():
-    """An image from the wiki (an image captcha), fetched with this user's own wiki cookies."""
+    """An image from the wiki (an image captcha), fetched with this user's own wiki cookies.
+
+    Only addresses this app signed when it drew the wiki's HTML (see wiki_html).
+    """
     src = request.args.get("src", "")
     parts = urlsplit(src)
     if not src.startswith("/") or src.startswith("//") or parts.scheme or parts.netloc:
+        abort(404)
+    if not image_signature_ok(src, request.args.get("sig", "")):
         abort(404)
     client = wiki_session.wiki_client(lang=False)
     try:

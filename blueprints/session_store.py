@@ -10,7 +10,9 @@
    forward, once a tenth of its lifetime (at most an hour) has passed since its
    last write, and then only on a page that no cache keeps.  (Flask-Session
    would rewrite every session on every request.)
-3. Visitors who never log in cost little.  Every form page needs a session (the
+3. The cookie is Secure whenever the browser reached us over HTTPS, even if
+   ``PUBLIC_URL`` was left out.
+4. Visitors who never log in cost little.  Every form page needs a session (the
    CSRF token, the half-finished flow); anonymous ones are kept for
    ``ANONYMOUS_LIFETIME`` rather than the full ``SESSION_LIFETIME``.
 """
@@ -22,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from cachelib.file import FileSystemCache
-from flask import Flask
+from flask import Flask, has_request_context, request
 from flask.sessions import SessionInterface
 from flask_session.base import ServerSideSession
 from flask_session.cachelib import CacheLibSessionInterface
@@ -78,6 +80,11 @@ class _Rules:
 
     def _lifetime(self, session_lifetime: timedelta, session: ServerSideSession) -> timedelta:
         return session_lifetime if session.get(USER) else min(session_lifetime, self.anonymous_lifetime)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        # PUBLIC_URL says https (the config), or this request came over HTTPS:
+        # directly, or through a proxy TRUSTED_PROXIES lets us believe.
+        return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))
 
     def regenerate(self, session: ServerSideSession) -> None:
         # Requests still in flight with the old id must not write it back.

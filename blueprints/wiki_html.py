@@ -4,7 +4,8 @@ We ask the wiki for HTML messages so links and emphasis come through as the
 wiki meant them; nh3 keeps a small allow-list and drops everything else
 (scripts, styles, event handlers, forms).  Images are kept only when they come
 from the wiki, and are then fetched through this app with the user's own wiki
-cookies (an image captcha is tied to the user's wiki session).
+cookies (an image captcha is tied to the user's wiki session); their addresses
+carry a signature, so the proxy fetches nothing else.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from html import unescape
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-from flask import url_for
+from flask import current_app, url_for
+from itsdangerous import BadSignature, Signer
 from markupsafe import Markup
 
 from wiki import origin_of
@@ -85,4 +87,18 @@ def _proxied_image(src: str, wiki_base: str | None) -> str | None:
         return None  # someone else's image: never fetched by us, never shown
     parts = urlsplit(absolute)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return url_for("login.wiki_image", src=path)
+    return url_for("login.wiki_image", src=path, sig=_image_signer().get_signature(path).decode())
+
+
+def image_signature_ok(path: str, signature: str) -> bool:
+    """Whether this app put ``path`` into a page as an image (so the proxy may fetch it)."""
+    try:
+        return _image_signer().verify_signature(path, signature)
+    except BadSignature:
+        return False
+
+
+def _image_signer() -> Signer:
+    # Signed paths: the image proxy fetches only what the wiki's own HTML showed
+    # (a captcha), not any wiki path someone types into its address.
+    return Signer(current_app.secret_key, salt="wiki-image")

@@ -121,6 +121,22 @@ def test_x_forwarded_for_is_the_client_only_behind_trusted_proxies(trusted, make
     assert second.status_code == (200 if trusted else 429)
 
 
+@pytest.mark.parametrize("trusted,forwarded_proto,base_url,secure", [
+    (False, None, "https://login.example.org", True),  # TLS straight to the app
+    (True, "https", "http://login.example.org", True),  # a trusted proxy ended TLS
+    (False, "https", "http://login.example.org", False),  # anyone can send that header
+    (False, None, "http://login.example.org", False),
+])
+def test_the_session_cookie_is_secure_whenever_the_browser_used_https(
+        trusted, forwarded_proto, base_url, secure, make_app, wiki):
+    """Even without PUBLIC_URL (which would make it Secure always)."""
+    app = make_app(wiki, PUBLIC_URL="", TRUSTED_PROXIES="1" if trusted else "0")
+    headers = {"X-Forwarded-Proto": forwarded_proto} if forwarded_proto else {}
+    response = app.test_client().get("/login", base_url=base_url, headers=headers)
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("wikilogin_session="))
+    assert ("; Secure" in cookie) is secure
+
+
 # --- security headers -----------------------------------------------------------------
 
 def _rate_limited_page(app):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from blueprints.wiki_html import sanitize
+from blueprints.wiki_html import image_url, sanitize
 from tests.conftest import AuthActions
 from tests.wikiserver import TOTP_USERS, USERS
 
@@ -99,10 +99,31 @@ def test_wiki_images_are_proxied_with_the_users_cookies_rasters_only(wiki, make_
     image = client.get(src)
     assert image.status_code == 200 and image.content_type == "image/png"
     assert "sandbox" in image.headers["Content-Security-Policy"]
-    svg = client.get("/login/wiki-image?src=/resources/assets/change-your-logo.svg")
+    with app.test_request_context("/"):
+        svg_src = image_url("/resources/assets/change-your-logo.svg", base)
+    svg = client.get(svg_src)  # signed, but not a raster image
     assert svg.status_code == 404
     offsite = client.get("/login/wiki-image?src=//elsewhere.example/x.png")
     assert offsite.status_code == 404
+
+
+def test_the_image_proxy_fetches_only_addresses_the_app_signed(wiki, make_app):
+    app = make_app(wiki)
+    with app.test_request_context("/"):
+        src = image_url("/resources/assets/poweredby_mediawiki_88x31.png", wiki.base_url)
+    client = app.test_client()
+    assert client.get(src).status_code == 200
+    path = "/resources/assets/poweredby_mediawiki_88x31.png"
+    mark = wiki.log_mark()
+    for forged in (f"/login/wiki-image?src={path}",  # typed in, no signature
+                   src.replace("88x31", "132x47"),  # another path under this signature
+                   src[:-4] + ("AAAA" if not src.endswith("AAAA") else "BBBB")):  # a wrong signature
+        assert client.get(forged).status_code == 404, forged
+    other = make_app(wiki, SECRET_KEY="another-secret-key-0123456789abcdef").test_client()
+    assert other.get(src).status_code == 404  # signed by another app's key
+    with open(wiki.log_path, "rb") as log:
+        log.seek(mark)
+        assert b"poweredby" not in log.read()  # none of them reached the wiki
 
 
 @pytest.mark.parametrize("returnto", [
