@@ -8,7 +8,7 @@ import urllib3
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
 
-from wiki import WikiError
+from wiki import SiteInfo, WikiError
 
 from . import login_flow, wiki_session
 from .csrf import csrf
@@ -67,6 +67,28 @@ def _form_post(action: str):
         built.forget_secrets()
         return login_flow.render_flow(flow, built, status=422)
     return login_flow.submit(flow, built)
+
+
+@bp.errorhandler(login_flow.ActionUnavailable)
+def action_unavailable(exc: login_flow.ActionUnavailable):
+    """The wiki says nobody can log in (or create an account) here now: say so, ask for nothing."""
+    Flow.clear()
+    try:
+        site: SiteInfo | None = wiki_session.wiki().siteinfo()
+    except WikiError:
+        site = None
+    name = site.name if site else "This wiki"
+    if exc.action == "login":
+        title = "Logging in is not possible right now"
+        message = (f"{name} does not accept logins through this app at the moment. Try logging in on "
+                   "the wiki itself; if that does not work either, please tell the site's administrators.")
+        retry = dict(retry_url=site.page_url("Special:UserLogin"), retry_label="Log in on the wiki") if site else {}
+    else:
+        title = "Accounts cannot be created here"
+        message = (f"{name} does not let new accounts be created through this app. If you already have "
+                   "an account, log in; if you need one, please ask the wiki's administrators.")
+        retry = dict(retry_url=url_for("login.login"), retry_label="Log in")
+    return render_template("message.html", title=title, message=message, status=403, **retry), 403
 
 
 @bp.get("/login")

@@ -112,6 +112,15 @@ class Flow:
 
 # --- pages for each action -----------------------------------------------------
 
+class ActionUnavailable(Exception):
+    """The wiki says this action cannot happen now (AuthManager's canAuthenticateNow,
+    canCreateAccounts), before anyone types anything: Special:UserLogin's error pages."""
+
+    def __init__(self, action: str):
+        super().__init__(action)
+        self.action = action
+
+
 @dataclass(frozen=True)
 class ActionPages:
     """What differs between logging in and creating an account: words and endpoints."""
@@ -134,9 +143,14 @@ def start(action: str, client: WikiClient, *, returnto: str = "", values: dict[s
           message: str = "", message_kind: str = "error", preserve_state: bool = False,
           can_preserve_state: bool = False, provider: str = "",
           provider_request: dict[str, Any] | None = None) -> Flow:
-    """A new flow with the wiki's current fields and a token: one request to the wiki."""
+    """A new flow with the wiki's current fields and a token: one request to the wiki.
+
+    Raises ``ActionUnavailable`` if the wiki says the action is not possible.
+    """
     token, info = client.auth_info(AUTH_ACTIONS[action])
     wiki_session.save_cookies(client)
+    if not (info.can_authenticate_now if action == "login" else info.can_create_accounts):
+        raise ActionUnavailable(action)
     requests = list(info.requests)
     if preserve_state and not info.has_preserved_state:
         # The wiki forgets a provider's identity after any failed attempt.
@@ -309,7 +323,7 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult):
             return send_step(login, {button_request.button.name: "1", "loginrequests": button_request.id})
         new = start("login", client, returnto=flow.returnto, values={"username": username},
                     message=f"{created} Log in to start using it.", message_kind="success")
-    except WikiError:
+    except (WikiError, ActionUnavailable):
         Flow.clear()
         return render_template("message.html", title="Account created", status=200,
                                message=f"{created} The wiki could not be asked to log you in just now: "

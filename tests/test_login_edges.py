@@ -179,3 +179,59 @@ def test_image_captcha_url_is_shown_as_an_image_through_the_proxy(make_app, wiki
         assert image_url("https://elsewhere.example/x.png", wiki.base_url) is None
     # Labels are text: shown escaped once, not twice.
     assert plain_text("Name &amp; e-mail <b>now</b>") == "Name & e-mail now"
+
+
+# Web requests only (php -S): the maintenance scripts still create the test users with passwords.
+NO_ACCOUNT_CREATION = """
+if ( PHP_SAPI === 'cli-server' ) {
+    unset( $wgAuthManagerAutoConfig['primaryauth'][MediaWiki\\Auth\\TemporaryPasswordPrimaryAuthenticationProvider::class] );
+    $wgAuthManagerAutoConfig['primaryauth'][MediaWiki\\Auth\\LocalPasswordPrimaryAuthenticationProvider::class]['args'][0]['loginOnly'] = true;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def login_only_wiki():
+    """A wiki whose only login provider cannot create accounts (cancreateaccounts=false)."""
+    from tests.wikiserver import start_wiki
+
+    server = start_wiki("login-only", extra_settings=NO_ACCOUNT_CREATION)
+    yield server
+    server.close()
+
+
+def test_a_wiki_without_account_creation_says_so_and_still_logs_in(login_only_wiki, make_app):
+    app = make_app(login_only_wiki)
+    client = app.test_client()
+    page = client.get("/create")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403
+    assert "Accounts cannot be created here" in html and "does not let new accounts be created" in html
+    assert 'name="password"' not in html and 'href="/login"' in html
+    login_page = client.get("/login").get_data(as_text=True)
+    assert 'name="password"' in login_page and "Create one" not in login_page
+    assert AuthActions(client).login("Alice").status_code == 303
+    assert "Logged in as" in client.get("/").get_data(as_text=True)
+
+
+def test_a_wiki_that_cannot_log_anyone_in_now_says_so_before_asking_for_a_password(make_app):
+    """canauthenticatenow=false (a session provider that cannot log in: mocked, as no
+    configuration of Debian's MediaWiki makes one for a fresh visitor)."""
+    import json
+
+    import responses
+    from responses import matchers
+
+    from tests.mock_wiki import API, DATA, SITEINFO
+
+    fields = json.loads((DATA / "authmanagerinfo_login_plain.json").read_text())
+    fields["query"]["authmanagerinfo"]["canauthenticatenow"] = False
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(API, json=SITEINFO, match=[matchers.query_param_matcher({"meta": "siteinfo"}, strict_match=False)])
+        rsps.get(API, json=fields, match=[matchers.query_param_matcher(
+            {"meta": "tokens|authmanagerinfo"}, strict_match=False)])
+        page = make_app(type("W", (), {"api_url": API})()).test_client().get("/login")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403 and "Logging in is not possible right now" in html
+    assert 'name="password"' not in html
+    assert 'href="http://wiki.invalid/wiki/Special:UserLogin"' in html
