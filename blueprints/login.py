@@ -85,7 +85,7 @@ def action_unavailable(exc: login_flow.ActionUnavailable):
         retry = dict(retry_url=site.page_url("Special:UserLogin"), retry_label="Log in on the wiki") if site else {}
     else:
         title = "Accounts cannot be created here"
-        message = (f"{name} does not let new accounts be created through this app. If you already have "
+        message = (f"{name} does not offer account creation. If you already have "
                    "an account, log in; if you need one, please ask the wiki's administrators.")
         retry = dict(retry_url=url_for("login.login"), retry_label="Log in")
     return render_template("message.html", title=title, message=message, status=403, **retry), 403

@@ -79,6 +79,21 @@ def idp_post_wiki() -> Iterator[WikiServer]:
     yield from _wiki("idp-post", testidp=True, extra_settings="$wgTestIdPResponseMode = 'form_post';")
 
 
+# Web requests only (php -S): the maintenance scripts still create the test users with passwords.
+NO_ACCOUNT_CREATION = """
+if ( PHP_SAPI === 'cli-server' ) {
+    unset( $wgAuthManagerAutoConfig['primaryauth'][MediaWiki\\Auth\\TemporaryPasswordPrimaryAuthenticationProvider::class] );
+    $wgAuthManagerAutoConfig['primaryauth'][MediaWiki\\Auth\\LocalPasswordPrimaryAuthenticationProvider::class]['args'][0]['loginOnly'] = true;
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def login_only_wiki() -> Iterator[WikiServer]:
+    """Passwords log in but cannot create accounts: the wiki says cancreateaccounts=false."""
+    yield from _wiki("login-only", extra_settings=NO_ACCOUNT_CREATION)
+
+
 # --- the app --------------------------------------------------------------------------
 
 @pytest.fixture

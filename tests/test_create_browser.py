@@ -140,3 +140,15 @@ def test_restart_then_create_linked_account_then_identity_logs_straight_in(idp_w
     consent(again, identity)
     again.wait_for_url(app.url + "/")
     assert f"Logged in as {name}" in again.locator("main").inner_text()
+
+
+def test_a_wiki_without_account_creation_says_so_instead_of_a_form(login_only_wiki, live_app, new_page):
+    app = live_app(login_only_wiki)
+    page = new_page()
+    page.goto(app.url + "/create")
+    assert page.get_by_role("heading", name="Accounts cannot be created here").is_visible()
+    assert page.get_by_label("Password", exact=True).count() == 0
+    screenshot(page, "create-not-possible")
+    page.get_by_role("link", name="Log in").first.click()
+    assert page.get_by_label("Password", exact=True).is_visible()
+    assert page.get_by_role("link", name="Create one").count() == 0
