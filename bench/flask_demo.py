@@ -15,7 +15,7 @@ import os
 import requests
 from flask import Flask, flash, render_template_string, request
 
-S = requests.Session()
+S = requests.Session()  # as published: one wiki session for every visitor (/reset empties it)
 URL = os.environ.get("DEMO_WIKI_API_URL", "")
 
 APP = Flask(__name__)

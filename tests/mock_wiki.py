@@ -24,10 +24,13 @@ def captured(name: str) -> dict:
     return json.loads((DATA / f"{name}.json").read_text())
 
 
-def mock_read_side(rsps: responses.RequestsMock, fields: str = "authmanagerinfo_login_plain") -> None:
-    """siteinfo, tokens+authmanagerinfo and a bare token, answered as the real wiki did."""
+def mock_read_side(rsps: responses.RequestsMock, fields: str | dict = "authmanagerinfo_login_plain") -> None:
+    """siteinfo, tokens+authmanagerinfo and a bare token, answered as the real wiki did.
+
+    ``fields``: the login's tokens+authmanagerinfo answer, by captured file name or as JSON.
+    """
     rsps.get(API, json=SITEINFO, match=[matchers.query_param_matcher({"meta": "siteinfo"}, strict_match=False)])
-    rsps.get(API, json=captured(fields), match=[matchers.query_param_matcher(
+    rsps.get(API, json=captured(fields) if isinstance(fields, str) else fields, match=[matchers.query_param_matcher(
         {"meta": "tokens|authmanagerinfo", "type": "login"}, strict_match=False)])
     rsps.get(API, json=captured("authmanagerinfo_create_plain"), match=[matchers.query_param_matcher(
         {"meta": "tokens|authmanagerinfo", "type": "createaccount"}, strict_match=False)])

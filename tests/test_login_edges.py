@@ -198,19 +198,14 @@ def test_a_wiki_without_account_creation_says_so_and_still_logs_in(login_only_wi
 def test_a_wiki_that_cannot_log_anyone_in_now_says_so_before_asking_for_a_password(make_app):
     """canauthenticatenow=false (a session provider that cannot log in: mocked, as no
     configuration of Debian's MediaWiki makes one for a fresh visitor)."""
-    import json
-
     import responses
-    from responses import matchers
 
-    from tests.mock_wiki import API, DATA, SITEINFO
+    from tests.mock_wiki import API, captured, mock_read_side
 
-    fields = json.loads((DATA / "authmanagerinfo_login_plain.json").read_text())
+    fields = captured("authmanagerinfo_login_plain")
     fields["query"]["authmanagerinfo"]["canauthenticatenow"] = False
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.get(API, json=SITEINFO, match=[matchers.query_param_matcher({"meta": "siteinfo"}, strict_match=False)])
-        rsps.get(API, json=fields, match=[matchers.query_param_matcher(
-            {"meta": "tokens|authmanagerinfo"}, strict_match=False)])
+        mock_read_side(rsps, fields)
         page = make_app(type("W", (), {"api_url": API})()).test_client().get("/login")
     html = page.get_data(as_text=True)
     assert page.status_code == 403 and "Logging in is not possible right now" in html

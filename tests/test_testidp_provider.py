@@ -105,6 +105,13 @@ def continue_login(session: requests.Session, wiki, **fields: str) -> dict:
     )["clientlogin"]
 
 
+def continue_create(session: requests.Session, wiki, **fields: str) -> dict:
+    return api_post(
+        session, wiki, action="createaccount", createcontinue="1",
+        createtoken=token(session, wiki, "createaccount"), **fields,
+    )["createaccount"]
+
+
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
@@ -325,8 +332,7 @@ def test_create_account_with_testidp_button(wiki):
     res = begin_create_with_button(session, wiki, "Erin")
     assert res["status"] == "REDIRECT", res
     returned = idp(res["redirecttarget"], "erin")
-    res = api_post(session, wiki, action="createaccount", createcontinue="1",
-                   createtoken=token(session, wiki, "createaccount"), **returned)["createaccount"]
+    res = continue_create(session, wiki, **returned)
     assert res == {"status": "PASS", "username": "Erin"}
     assert login_via_idp(wiki, "erin") == {"status": "PASS", "username": "Erin"}
 
@@ -335,8 +341,7 @@ def test_create_account_with_linked_identity_fails(wiki):
     session = requests.Session()
     res = begin_create_with_button(session, wiki, "Alice2")
     returned = idp(res["redirecttarget"], "alice")
-    res = api_post(session, wiki, action="createaccount", createcontinue="1",
-                   createtoken=token(session, wiki, "createaccount"), **returned)["createaccount"]
+    res = continue_create(session, wiki, **returned)
     assert res["status"] == "FAIL"
     assert res["messagecode"] == "testidp-error-linked-other"
 
