@@ -75,7 +75,7 @@ def _measure(wiki: WikiServer, app: AppServer, kind: str, *, two_factor: bool,
         calls[what].append(len(wiki.api_requests_since(mark)))
         return result, seconds
 
-    def by_app(_: int) -> float:
+    def by_app() -> float:
         user = next(users)
         code = (lambda: wiki.totp_code(user.name)) if two_factor else None
         cpu.take()
@@ -87,7 +87,7 @@ def _measure(wiki: WikiServer, app: AppServer, kind: str, *, two_factor: bool,
         landing["app"].append(home)
         return steps
 
-    def by_script(_: int) -> float:
+    def by_script() -> float:
         user = next(users)
         code = (lambda: wiki.totp_code(user.name)) if two_factor else None
         cpu.take()
@@ -102,7 +102,7 @@ def _measure(wiki: WikiServer, app: AppServer, kind: str, *, two_factor: bool,
         requests.post(demo + "/reset", timeout=APP_TIMEOUT).raise_for_status()  # not timed
         return counted("demo", lambda: demo_login(demo, user))[1]
 
-    sides: dict[str, Callable[[], float]] = {"app": lambda: by_app(0), "raw": lambda: by_script(0)}
+    sides: dict[str, Callable[[], float]] = {"app": by_app, "raw": by_script}
     if demo:
         sides["demo"] = by_demo
     for _ in range(WARMUP):

@@ -19,6 +19,7 @@ connections alive is measured against the app's own gunicorn (``/livez``).
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -63,25 +64,10 @@ def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
     with _floor_proxy(wiki, app, direct) as floor_base, requests.Session() as floor:
         floor_url = floor_base + "/"
         for metric, method, params, ok in calls:
-            if method == "GET":
-                def via_app(p=params, ok=ok) -> None:
-                    _expect(browser.get(app.url + "/api", params=p, headers=same_origin, timeout=APP_TIMEOUT), ok)
-
-                def straight(p=params, ok=ok) -> None:
-                    _expect(direct.get(wiki.api_url, params=p, timeout=WIKI_TIMEOUT), ok)
-
-                def via_floor(p=params, ok=ok) -> None:
-                    _expect(floor.get(floor_url, params=p, timeout=APP_TIMEOUT), ok)
-            else:
-                def via_app(p=params, ok=ok) -> None:
-                    _expect(browser.post(app.url + "/api", data=p, timeout=APP_TIMEOUT,
-                                         headers={**same_origin, "X-CSRFToken": token}), ok)
-
-                def straight(p=params, ok=ok) -> None:
-                    _expect(direct.post(wiki.api_url, data=p, timeout=WIKI_TIMEOUT), ok)
-
-                def via_floor(p=params, ok=ok) -> None:
-                    _expect(floor.post(floor_url, data=p, timeout=APP_TIMEOUT), ok)
+            app_headers = {**same_origin, **({"X-CSRFToken": token} if method == "POST" else {})}
+            via_app = partial(_call, browser, app.url + "/api", method, params, ok, app_headers, APP_TIMEOUT)
+            straight = partial(_call, direct, wiki.api_url, method, params, ok, {}, WIKI_TIMEOUT)
+            via_floor = partial(_call, floor, floor_url, method, params, ok, {}, APP_TIMEOUT)
 
             for _ in range(WARMUP):
                 via_app(), straight(), via_floor()
@@ -107,6 +93,13 @@ def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
                         cpu_wiki / n * 1000),
             ]
     return rows + _keep_alive_rows(wiki, app, direct)
+
+
+def _call(http: requests.Session, url: str, method: str, params: dict[str, str], ok: Callable[[dict], bool],
+          headers: dict[str, str], timeout: float) -> None:
+    """One API call as the editor makes it: GET parameters in the query string, POST in the body."""
+    where = {"params": params} if method == "GET" else {"data": params}
+    _expect(http.request(method, url, headers=headers, timeout=timeout, **where), ok)
 
 
 def _floor_proxy(wiki: WikiServer, app: AppServer, direct: requests.Session):
