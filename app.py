@@ -104,6 +104,7 @@ ENV_VARS = (
     "WIKI_API_URL", "SECRET_KEY", "PUBLIC_URL", "SESSION_DIR", "REDIS_URL", "WIKI_TIMEOUT",
     "LOGIN_FLOW_TTL", "SESSION_LIFETIME", "WIKI_FORWARD_CLIENT_IP", "TRUSTED_PROXIES",
     "WIKI_USER_AGENT_CONTACT", "LOG_LEVEL", "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_USER",
+    "NEW_SESSION_RATE_LIMIT_PER_IP",
 )
 
 
@@ -131,6 +132,7 @@ def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "LOG_LEVEL": _log_level(env),
         "LOGIN_RATE_LIMIT_PER_IP": _rate_limit(env, "LOGIN_RATE_LIMIT_PER_IP", "30 per 5 minutes"),
         "LOGIN_RATE_LIMIT_PER_USER": _rate_limit(env, "LOGIN_RATE_LIMIT_PER_USER", "10 per 5 minutes"),
+        "NEW_SESSION_RATE_LIMIT_PER_IP": _rate_limit(env, "NEW_SESSION_RATE_LIMIT_PER_IP", "120 per 5 minutes"),
     }
 
 
@@ -148,7 +150,9 @@ def _session_config(config: dict[str, Any]) -> dict[str, Any]:
         "SESSION_PERMANENT": True,
         "SESSION_REFRESH_EACH_REQUEST": False,  # session_store refreshes, less often
         "PERMANENT_SESSION_LIFETIME": config["SESSION_LIFETIME"],
-        "SESSION_COOKIE_NAME": "wikilogin_session",
+        # __Host-: the browser accepts it only Secure, for this host, on every path,
+        # so no sibling subdomain (or plain-HTTP page) can plant or overwrite it.
+        "SESSION_COOKIE_NAME": "__Host-wikilogin_session" if secure else "wikilogin_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,
@@ -210,6 +214,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (account.bp, login.bp, api.bp, editor.bp, ops.bp):
         app.register_blueprint(blueprint)
     _register_error_pages(app)
+    app.before_request(_check_host)
+    app.after_request(_relative_redirects)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     app.jinja_env.filters["wiki_html"] = sanitize
@@ -250,6 +256,50 @@ def _template_globals() -> dict[str, Any]:
     except WikiError:
         site = None
     return {"site": site, "user": wiki_session.current_user(), "page_lang": g.get("page_lang", "en")}
+
+
+# Hosts a request may name besides PUBLIC_URL's: local probes (Docker's
+# HEALTHCHECK, monitoring on the machine) reach the app by a loopback address.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def _host_name(netloc: str) -> str:
+    """The host of a Host header or URL netloc, lower case, without the port."""
+    netloc = netloc.strip().lower()
+    if netloc.startswith("["):
+        return netloc.split("]", 1)[0] + "]"
+    return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+
+
+def _check_host():
+    """With PUBLIC_URL set, answer only requests for that host (trusted hosts).
+
+    A request naming another host (``Host: evil.example``) is someone else's
+    address pointed at us, or a probe for links built from it: refused.
+    """
+    public = current_app.config["PUBLIC_URL"]
+    if not public:
+        return None
+    host = _host_name(request.host)
+    if host == _host_name(urlsplit(public).netloc) or host in LOOPBACK_HOSTS:
+        return None
+    current_app.logger.warning("refused a request for host %r (PUBLIC_URL is %s)", request.host[:100], public)
+    return render_template("message.html", title="Unknown address",
+                           message="This address is not served here.", status=400), 400
+
+
+def _relative_redirects(response):
+    """Redirects to this app's own pages carry a path, never an address built from the Host header.
+
+    Werkzeug's routing redirects (``/edit//x`` to ``/edit/x``) are absolute,
+    made from whatever Host the client sent.
+    """
+    location = response.headers.get("Location")
+    if location and response.status_code in (301, 302, 303, 307, 308):
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc.lower() == request.host.lower():
+            response.headers["Location"] = parts.path + (f"?{parts.query}" if parts.query else "")
+    return response
 
 
 # No inline script or style anywhere, so none is allowed.  No form-action
@@ -315,6 +365,8 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
+        if exc.code == 405 and request.path == api.API_PATH:
+            return api.method_not_allowed()  # the API's callers read JSON, whatever the method
         title, text = ERROR_TEXT.get(exc.code, (exc.name, exc.description or ""))
         return render_template("message.html", title=title, message=text, status=exc.code), exc.code
 

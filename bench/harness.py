@@ -148,6 +148,7 @@ def app_env(wiki: WikiServer, workdir: Path, public_url: str, **extra: str) -> d
         "WIKI_TIMEOUT": str(WIKI_TIMEOUT),
         "LOGIN_RATE_LIMIT_PER_IP": NO_RATE_LIMIT,
         "LOGIN_RATE_LIMIT_PER_USER": NO_RATE_LIMIT,
+        "NEW_SESSION_RATE_LIMIT_PER_IP": NO_RATE_LIMIT,
         **extra,
     }
 

@@ -4,7 +4,8 @@ The bot-password login (``bot_login.py``) hangs its page on this blueprint too.
 """
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, TimestampSigner
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
@@ -17,6 +18,9 @@ from .login_flow import describe_wiki_error
 
 bp = Blueprint("account", __name__)
 bp.add_url_rule("/bot-login", "bot_login", bot_login.page, methods=["GET", "POST"])
+
+# How long the page a logout lands on says so (it is reached by a redirect at once).
+LOGGED_OUT_NOTICE_SECONDS = 120
 
 # Rights worth naming on the home page, in this order (the full list is one click away).
 NOTABLE_RIGHTS = {
@@ -59,7 +63,7 @@ def home():
         notable_rights=[label for right, label in NOTABLE_RIGHTS.items() if info and right in info.rights],
         problem=problem,
         session_ended=session_ended,
-        logged_out="logged_out" in request.args and not user,
+        logged_out=not user and _really_logged_out(request.args.get("logged_out", "")),
     )
 
 
@@ -74,17 +78,25 @@ def logout_confirm():
 @bp.post("/logout")
 @csrf.exempt  # checked below: a stale tab's "Log out" must not end on an error page
 def logout():
-    """Log out on the wiki, then destroy this browser's session whatever the wiki said."""
+    """Log out on the wiki, then destroy this browser's session whatever the wiki said.
+
+    Only with this session's CSRF token: a POST from another site (which carries
+    no SameSite=Lax cookie, or no token) changes nothing, sets no cookie and
+    claims nothing.
+    """
+    if not session_cookie_sent():
+        return redirect(url_for("account.home"), code=303)
     user = wiki_session.current_user()
-    if not user:
-        wiki_session.end_user_session()  # a half-finished login, if any, goes too
-        return redirect(url_for("account.home", logged_out=1), code=303)
     try:
         validate_csrf(request.form.get("csrf_token"))
     except ValidationError:
+        if not user:
+            # Nothing to log out of that this request may touch: a half-finished
+            # login stays, and the page says nothing happened, because nothing did.
+            return redirect(url_for("account.home"), code=303)
         # Another site, or a form from an old session: ask rather than act.
         return render_template("logout.html", user=user, refused=True), 400
-    problem = _log_out_on_wiki()
+    problem = _log_out_on_wiki() if user else ""
     wiki_session.end_user_session()
     if problem:
         return render_template(
@@ -96,7 +108,34 @@ def logout():
             retry_label="Home",
             status=200,
         ), 200
-    return redirect(url_for("account.home", logged_out=1), code=303)
+    if not user:
+        return redirect(url_for("account.home"), code=303)  # a half-finished login, if any, is gone
+    return redirect(url_for("account.home", logged_out=_logged_out_mark()), code=303)
+
+
+def session_cookie_sent() -> bool:
+    """Whether the browser sent our session cookie (a cross-site POST does not: SameSite=Lax)."""
+    return current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+
+
+def _logged_out_signer() -> TimestampSigner:
+    return TimestampSigner(current_app.secret_key, salt="logged-out")
+
+
+def _logged_out_mark() -> str:
+    # Made only when a session was really ended, so "You are logged out" cannot
+    # be shown by a link someone else made.
+    return _logged_out_signer().sign("1").decode()
+
+
+def _really_logged_out(mark: str) -> bool:
+    if not mark:
+        return False
+    try:
+        _logged_out_signer().unsign(mark, max_age=LOGGED_OUT_NOTICE_SECONDS)
+    except BadSignature:
+        return False
+    return True
 
 
 def _log_out_on_wiki() -> str:

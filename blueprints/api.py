@@ -67,6 +67,7 @@ MAX_NAME_LENGTH = 100
 # checks below.  Every MediaWiki 1.39 API parameter fits, templated ones
 # (compare's fromtext-{slot}, e.g. fromtext-main) included.
 PARAM_NAME = re.compile(r"[A-Za-z0-9_-]+")
+API_PATH = "/api"
 ALLOWED_METHODS = ("GET", "POST")
 # The wiki's own answer when its session for this user has ended.
 SESSION_GONE = "assertuserfailed"
@@ -75,15 +76,13 @@ SESSION_GONE = "assertuserfailed"
 
 # Every common method is routed here, so that Flask's automatic HEAD (a GET route
 # also answers HEAD) and OPTIONS are refused by api() itself, in JSON.
-@bp.route("/api", methods=[*ALLOWED_METHODS, "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"],
+@bp.route(API_PATH, methods=[*ALLOWED_METHODS, "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"],
           provide_automatic_options=False)
 @csrf.exempt  # checked in _bad_csrf, after the origin check, and answered in JSON
 def api():
     """Forward one Action API call as the logged-in user; the wiki's answer, unchanged."""
     if request.method not in ALLOWED_METHODS:
-        response = _refuse(405, "badmethod", f"This API answers GET and POST only, not {request.method}.")
-        response.headers["Allow"] = ", ".join(ALLOWED_METHODS)
-        return response
+        return method_not_allowed()
     # Large enough for a whole page's text (the app-wide limit fits login forms).
     request.max_content_length = MAX_BODY
     request.max_form_memory_size = MAX_BODY
@@ -113,6 +112,13 @@ def api():
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     if answer.retry_after:
         response.headers["Retry-After"] = answer.retry_after
+    return response
+
+
+def method_not_allowed() -> Response:
+    """405 badmethod, in JSON, for any method but GET and POST (the app's 405 handler calls it too)."""
+    response = _refuse(405, "badmethod", f"This API answers GET and POST only, not {request.method[:20]}.")
+    response.headers["Allow"] = ", ".join(ALLOWED_METHODS)
     return response
 
 

@@ -11,7 +11,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from wiki import NotLoggedIn
-from wiki.pages import CannotEdit, load_page_source
+from wiki.pages import BadTitle, CannotEdit, load_page_source
 
 from . import wiki_session
 from .api import CSRF_HEADER, RETURN_TO_HEADER
@@ -43,9 +43,10 @@ def edit(title: str):
         wiki_session.end_user_session()
         return _to_login()
     except CannotEdit as exc:
+        status = 400 if isinstance(exc, BadTitle) else 404
         return render_template("message.html", title="This page cannot be edited here", message=str(exc),
                                retry_url=url_for("account.home"), retry_label="Choose another page",
-                               status=404, user=user), 404
+                               status=status, user=user), status
     wiki_session.save_cookies(client)
     canonical = _url_title(source.title)
     if canonical != title:

@@ -7,6 +7,7 @@ import urllib3
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
+from markupsafe import Markup
 
 from wiki import SiteInfo, WikiError
 
@@ -35,12 +36,15 @@ def _start_or_error(action: str, **kwargs):
 def _form_page(action: str):
     returnto = login_flow.safe_returnto(request.args.get("returnto"))
     flow = Flow.load(action)
+    # "Start over" is our own link: another site's link to it must not throw
+    # away the step someone is at.
+    restart = "restart" in request.args and request.headers.get("Sec-Fetch-Site") != "cross-site"
     # A step after the first (a two-factor code) stays on screen across reloads;
     # anything else gets fresh fields (a new captcha) and a fresh token.
-    if flow and flow.stage == CONTINUE and "restart" not in request.args:
+    if flow and flow.stage == CONTINUE and not restart:
         return login_flow.render_flow(flow)
     values = {}
-    if flow and "restart" in request.args:
+    if flow and restart:
         values = flow.values
     return _start_or_error(action, returnto=returnto or (flow.returnto if flow else ""), values=values)
 
@@ -128,7 +132,9 @@ def create_linked():
         can_preserve_state=True,
         provider=flow.provider,
         provider_request=flow.provider_request,
-        message=f"Choose a name for your new wiki account. You will log in to it with {flow.provider or 'your identity provider'}.",
+        # flow.message is HTML: the provider's name is text, escaped into it.
+        message=Markup("Choose a name for your new wiki account. You will log in to it with {}.").format(
+            flow.provider or "your identity provider"),
         message_kind="notice",
     )
 
@@ -165,9 +171,8 @@ def callback():
         # fields again from our own page, which does carry it (once: a browser
         # with no session at all would otherwise go round for ever).
         return render_template("relay.html", items=items, action=url_for("login.callback")), 200
-    action = login_flow.take_callback_state(given)
-    flow = Flow.load(action) if action else None
-    if flow is None or flow.stage != login_flow.AWAY:
+    flow = login_flow.take_callback_flow(given)
+    if flow is None:
         current_app.logger.warning("refused a login callback without a valid one-time value")
         return render_template(
             "message.html",

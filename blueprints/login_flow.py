@@ -10,10 +10,8 @@ typed that is not secret.  Passwords and codes exist only while one request runs
 """
 from __future__ import annotations
 
-import hmac
 import re
 import logging
-import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -26,7 +24,7 @@ from werkzeug.wrappers import Response
 from wiki import AUTH_ACTIONS, AuthAction, AuthRequest, AuthResult, WikiAPIError, WikiClient, WikiError
 from wiki.authn import FAIL, PASS, PRIMARY_REQUIRED, REDIRECT, RESTART, UI
 
-from . import wiki_session
+from . import callback_state, wiki_session
 from .forms import BuiltForm, build_form
 from .wiki_html import plain_text
 
@@ -71,6 +69,7 @@ class Flow:
     can_preserve_state: bool = False
     provider_request: dict[str, Any] | None = None  # the provider button's request, to log in with later
     can_create_accounts: bool = False
+    callback: str = ""  # the one-time value in this flow's return URL (see callback_state)
     updated: float = field(default_factory=time.time)  # idle flows expire (LOGIN_FLOW_TTL)
 
     @property
@@ -88,13 +87,22 @@ class Flow:
 
     def save(self) -> None:
         self.updated = time.time()
-        session[wiki_session.FLOW] = asdict(self)
+        data = asdict(self)
+        data["message"] = str(self.message)  # HTML as a plain str: the store keeps no Markup objects
+        session[wiki_session.FLOW] = data
 
     @classmethod
     def load(cls, action: str) -> "Flow | None":
         """The flow in progress for ``action``, or None if there is none or it expired."""
         data = session.get(wiki_session.FLOW)
         if not isinstance(data, dict) or data.get("action") != action:
+            return None
+        return cls.from_stored(data)
+
+    @classmethod
+    def from_stored(cls, data: Any) -> "Flow | None":
+        """A flow as ``save()`` stored it, or None if it is not one or has expired."""
+        if not isinstance(data, dict) or data.get("action") not in AUTH_ACTIONS:
             return None
         try:
             flow = cls(**data)
@@ -107,7 +115,6 @@ class Flow:
     @staticmethod
     def clear() -> None:
         session.pop(wiki_session.FLOW, None)
-        session.pop(wiki_session.CALLBACK, None)
 
 
 # --- pages for each action -----------------------------------------------------
@@ -246,7 +253,7 @@ def send_step(flow: Flow, params: dict[str, Any], *, from_callback: bool = False
     """
     prefix = flow.api.prefix
     if flow.stage == BEGIN:
-        params[f"{prefix}returnurl"] = callback_url(flow.action)
+        params[f"{prefix}returnurl"] = callback_url(flow)
         if flow.preserve_state:
             params[f"{prefix}preservestate"] = "1"
     else:
@@ -308,7 +315,7 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult):
                          returnto=flow.returnto, values={"username": username})
             first, login.token = client.authenticate(
                 login.api, login.token,
-                {"username": username, "password": password, "loginreturnurl": callback_url("login")})
+                {"username": username, "password": password, "loginreturnurl": callback_url(login)})
             wiki_session.save_cookies(client)
             if first.status != FAIL:
                 log_outcome(login, first, 0)
@@ -322,7 +329,7 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult):
                          provider_request=flow.provider_request)
             return send_step(login, {button_request.button.name: "1", "loginrequests": button_request.id})
         new = start("login", client, returnto=flow.returnto, values={"username": username},
-                    message=f"{created} Log in to start using it.", message_kind="success")
+                    message=Markup("{} Log in to start using it.").format(created), message_kind="success")
     except (WikiError, ActionUnavailable):
         Flow.clear()
         return render_template("message.html", title="Account created", status=200,
@@ -338,7 +345,8 @@ def on_fail(flow: Flow, client: WikiClient, result: AuthResult):
         message = ("The wiki no longer remembers this attempt (it took too long, "
                    "or the wiki was restarted). Please start again.")
     else:
-        message = result.message or f"The wiki refused this ({result.messagecode or 'no reason given'})."
+        message = result.message or Markup("The wiki refused this ({}).").format(
+            result.messagecode or "no reason given")
     # Fields are fetched again: after a failure the wiki may ask for more (a captcha).
     new = start(flow.action, client, returnto=flow.returnto, values=kept, message=message,
                 can_preserve_state=result.canpreservestate, preserve_state=flow.preserve_state,
@@ -373,6 +381,9 @@ def on_redirect(flow: Flow, client: WikiClient, result: AuthResult):
     # The request to come back with usually names the provider better than its button.
     flow.provider = next(filter(None, map(provider_name, result.requests)), flow.provider)
     flow.save()
+    # Filed under its one-time value too: opening the login page again meanwhile
+    # (this tab or another) starts a new flow but does not lose this one.
+    callback_state.save(flow.callback, session[wiki_session.FLOW])
     return redirect(target, code=303)
 
 
@@ -400,23 +411,17 @@ HANDLERS: dict[str, Callable[[Flow, WikiClient, AuthResult], Any]] = {
 
 # --- the REDIRECT callback's one-time value -------------------------------------------
 
-def callback_url(action: str) -> str:
-    """Our absolute return URL with a fresh one-time value bound to this browser's session."""
-    value = secrets.token_urlsafe(24)
-    session[wiki_session.CALLBACK] = {"value": value, "action": action, "at": time.time()}
-    return public_url(url_for("login.callback", wlstate=value))
+def callback_url(flow: Flow) -> str:
+    """Our absolute return URL, with the flow's one-time value (made on first use)."""
+    if not flow.callback:
+        flow.callback = callback_state.new_value()
+    return public_url(url_for("login.callback", wlstate=flow.callback))
 
 
-def take_callback_state(given: str | None) -> str | None:
-    """Check and consume the one-time value; the action it was for, or None."""
-    stored = session.pop(wiki_session.CALLBACK, None)
-    if not isinstance(stored, dict) or not given or not isinstance(stored.get("value"), str):
-        return None
-    if time.time() - float(stored.get("at", 0)) > current_app.config["LOGIN_FLOW_TTL"]:
-        return None
-    if not hmac.compare_digest(stored["value"].encode(), given.encode()):
-        return None
-    return stored.get("action")
+def take_callback_flow(given: str | None) -> Flow | None:
+    """The flow that went to the provider with ``given``, spent; None (and nothing spent) otherwise."""
+    flow = Flow.from_stored(callback_state.take(given))
+    return flow if flow is not None and flow.stage == AWAY else None
 
 
 def callback_params(items: list[tuple[str, str]], action: AuthAction) -> dict[str, Any] | None:

@@ -3,8 +3,8 @@
 - ``/livez``: the process serves requests; no dependency is asked.  For
   restart decisions (Docker's HEALTHCHECK): restarting the app never fixes a
   wiki or a Redis that is down.
-- ``/healthz``: the app can do its job: the wiki answers and the session store
-  works.  200 with ``"status": "ok"``, else 503 with ``"status": "degraded"``;
+- ``/healthz``: the app can do its job: the wiki answers (asked at most every
+  few seconds) and the session store works.  200 with ``"status": "ok"``, else 503 with ``"status": "degraded"``;
   for taking an instance out of a load balancer and for alerts.
 
 Neither sets a cookie or stores a session, and the JSON names no host, URL or
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 
 import redis
@@ -25,6 +26,7 @@ bp = Blueprint("ops", __name__)
 log = logging.getLogger("wiki_login.health")
 
 PROBE_TIMEOUT = 2.0  # seconds: a health check must answer before its caller gives up
+WIKI_CHECK_EVERY = 5.0  # seconds an answer about the wiki is reused
 
 
 @bp.record_once
@@ -36,6 +38,7 @@ def _make_probe(state) -> None:
         wiki.api_url, user_agent=wiki.user_agent, pool=wiki.pool,
         timeout=min(PROBE_TIMEOUT, app.config["WIKI_TIMEOUT"]),
     )
+    app.extensions["wiki_health"] = {"lock": threading.Lock(), "until": 0.0, "result": ""}
 
 
 @bp.get("/livez")
@@ -54,6 +57,21 @@ def healthz():
 
 
 def _check_wiki() -> str:
+    """The wiki's health, asked at most once every ``WIKI_CHECK_EVERY`` seconds per process.
+
+    Whoever can reach /healthz must not be able to make the wiki do work on
+    every request; monitors poll every few seconds at most anyway.
+    """
+    cache = current_app.extensions["wiki_health"]
+    with cache["lock"]:
+        if time.monotonic() < cache["until"]:
+            return cache["result"]
+        result = _ask_wiki()
+        cache.update(result=result, until=time.monotonic() + WIKI_CHECK_EVERY)
+    return result
+
+
+def _ask_wiki() -> str:
     began = time.monotonic()
     try:
         current_app.extensions["wiki_probe"].client().get(action="query", meta="siteinfo",

@@ -4,8 +4,9 @@ Every POST that sends credentials (or an identity provider's answer) to the
 wiki counts once against two limits, shared by all such endpoints:
 - per client address (``LOGIN_RATE_LIMIT_PER_IP``): one source cannot try
   many accounts;
-- per username (``LOGIN_RATE_LIMIT_PER_USER``): many sources cannot try one
-  account.  Only when the form names a user; a two-factor step does not.
+- per account (``LOGIN_RATE_LIMIT_PER_USER``): many sources cannot try one
+  account, under any spelling the wiki reads as that account.  A two-factor
+  step counts for the account its flow began with.
 A request over either limit gets the 429 page, which says when to try again,
 and a ``Retry-After`` header.  GETs never count.
 
@@ -21,8 +22,13 @@ import ipaddress
 import math
 import time
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, session
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+
+from wiki import WikiError
+from wiki.usernames import DEFAULT_USER_NAMESPACES, canonical_username
+
+from . import wiki_session
 
 # (endpoint, method) of every request that is a login attempt.
 LIMITED = frozenset({
@@ -31,16 +37,24 @@ LIMITED = frozenset({
     ("login.callback", "POST"),
     ("account.bot_login", "POST"),
 })
+# (endpoint, method) of the form pages that make a new session for a browser without one.
+SESSION_MAKING = frozenset({
+    ("login.login", "GET"),
+    ("login.create", "GET"),
+    ("account.bot_login", "GET"),
+})
 PER_IP_SCOPE = "login-per-address"
+NEW_SESSION_SCOPE = "new-session-per-address"
 PER_USER_SCOPE = "login-per-username"
 TITLE = "Too many login attempts"
-MAX_USERNAME = 255  # MediaWiki's limit; longer is not a name, and not a key worth storing
 
 
 def client_key() -> str:
-    """The client's address (after ProxyFix), or its /64 network for IPv6.
+    """The client's address (after ProxyFix): an IPv4 address, or an IPv6 /64 network.
 
-    One IPv6 host usually has a whole /64 to pick addresses from.
+    One IPv6 host usually has a whole /64 to pick addresses from.  An IPv4
+    client seen through a dual-stack socket (``::ffff:192.0.2.1``) is that IPv4
+    address: keyed as a /64, every IPv4 client would share one budget.
     """
     address = request.remote_addr or "-"
     try:
@@ -48,27 +62,51 @@ def client_key() -> str:
     except ValueError:
         return address
     if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
 
 
-def account_name(raw: str) -> str:
-    """The account a login form names, as MediaWiki reads it.
+def account_name(raw: str, user_namespaces: frozenset[str] = DEFAULT_USER_NAMESPACES) -> str:
+    """The account a login form names, as the wiki reads it (``wiki.usernames``).
 
-    "alice_smith " and "Alice smith" are one user.  A bot password logs in as
-    "Alice@mybot": that is Alice's account ("@" is not allowed in user names),
-    so it shares her counter.
+    "alice_smith ", "User:Alice smith" and "Alice\u200e smith" are one user; a
+    bot password's "Alice@mybot" is Alice's account, so it shares her counter.
     """
-    name = " ".join(raw.split("@", 1)[0].replace("_", " ").split())[:MAX_USERNAME]
-    return name[:1].upper() + name[1:]
+    return canonical_username(raw, user_namespaces)
 
 
 def username_key() -> str:
-    return account_name(request.form.get("username", ""))
+    """The account this attempt is for: the name typed, or the one a later step continues."""
+    typed = request.form.get("username", "")
+    if not typed:
+        # A two-factor step names no user: it continues the flow of the name typed before.
+        flow = session.get(wiki_session.FLOW)
+        values = flow.get("values") if isinstance(flow, dict) else None
+        typed = str(values.get("username") or "") if isinstance(values, dict) else ""
+    if not typed:
+        return ""
+    try:
+        # The wiki's own names for its User namespace ("Benutzer:Alice" on a German wiki).
+        namespaces = wiki_session.wiki().siteinfo().user_namespaces
+    except WikiError:  # the login will fail anyway; count under the names every wiki knows
+        namespaces = DEFAULT_USER_NAMESPACES
+    return account_name(typed, namespaces)
 
 
 def _not_a_login_attempt() -> bool:
     return (request.endpoint, request.method) not in LIMITED
+
+
+def _not_a_new_visitor() -> bool:
+    # A form page for a browser without a stored session makes a session here
+    # and one on the wiki: a few per address are a person, thousands are a flood.
+    return (request.endpoint, request.method) not in SESSION_MAKING or getattr(session, "from_store", True)
+
+
+def _not_counted() -> bool:
+    return _not_a_login_attempt() and _not_a_new_visitor()
 
 
 def _no_username() -> bool:
@@ -98,6 +136,8 @@ def init_app(app: Flask) -> None:
                              exempt_when=_not_a_login_attempt),
             ApplicationLimit(config["LOGIN_RATE_LIMIT_PER_USER"], key_function=username_key,
                              scope=PER_USER_SCOPE, exempt_when=_no_username),
+            ApplicationLimit(config["NEW_SESSION_RATE_LIMIT_PER_IP"], scope=NEW_SESSION_SCOPE,
+                             exempt_when=_not_a_new_visitor),
         ],
         # A moving window: no burst of twice the limit around a window boundary,
         # and refused attempts do not push the end of the pause further away.
@@ -106,20 +146,25 @@ def init_app(app: Flask) -> None:
         **storage,
     )
     limiter.init_app(app)
-    # Other requests skip the limiter at once, instead of resolving both limits to exempt them.
-    limiter.request_filter(_not_a_login_attempt)
+    # Other requests skip the limiter at once, instead of resolving every limit to exempt them.
+    limiter.request_filter(_not_counted)
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_attempts(exc: RateLimitExceeded):
         # window[0]: when the oldest attempt counted against the breached limit expires.
         seconds = max(1, math.ceil(limiter.current_limit.window[0] - time.time()))
-        per_user = exc.limit.scope == PER_USER_SCOPE
-        app.logger.warning("login rate limit %s %s reached: client=%s user=%s", exc.limit.limit,
-                           "per username" if per_user else "per address", client_key(),
-                           username_key() or "-")
-        message = (f"There were too many login attempts "
-                   f"{'for this username' if per_user else 'from your network'} in a short "
-                   f"time, so logging in is paused for a while. Please try again in "
-                   f"{_wait_text(seconds)}.")
-        page = render_template("message.html", title=TITLE, message=message, status=429)
+        scope = exc.limit.scope
+        app.logger.warning("rate limit %s %s reached: client=%s user=%s", exc.limit.limit, scope,
+                           client_key(), username_key() or "-")
+        if scope == NEW_SESSION_SCOPE:
+            title = "Too many new visits"
+            message = (f"There were too many new visits from your network in a short time. "
+                       f"Please try again in {_wait_text(seconds)}.")
+        else:
+            title = TITLE
+            message = (f"There were too many login attempts "
+                       f"{'for this username' if scope == PER_USER_SCOPE else 'from your network'} in a "
+                       f"short time, so logging in is paused for a while. Please try again in "
+                       f"{_wait_text(seconds)}.")
+        page = render_template("message.html", title=title, message=message, status=429)
         return page, 429, {"Retry-After": str(seconds)}

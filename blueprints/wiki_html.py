@@ -13,8 +13,9 @@ from html import unescape
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-from flask import current_app, url_for
-from itsdangerous import BadSignature, Signer
+from flask import current_app, session, url_for
+from flask_wtf.csrf import generate_csrf
+from itsdangerous import BadSignature, TimestampSigner
 from markupsafe import Markup
 
 from wiki import origin_of
@@ -24,6 +25,7 @@ ALLOWED_TAGS = {
     "i", "img", "ins", "kbd", "li", "ol", "p", "q", "s", "samp", "small", "span", "strong",
     "sub", "sup", "u", "ul", "var",
 }
+APP_CLASS_PREFIXES = ("cdx-", "wl-")
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "width", "height"},
@@ -48,6 +50,8 @@ def sanitize(html: str | None, wiki_base: str | None = None) -> Markup:
             return href if scheme in ("", "http", "https", "mailto") else None
         if tag == "img" and attr == "src":
             return _proxied_image(value, wiki_base)
+        if attr == "class":
+            return _foreign_classes(value)
         return value
 
     cleaned = nh3.clean(
@@ -59,6 +63,13 @@ def sanitize(html: str | None, wiki_base: str | None = None) -> Markup:
         link_rel="noopener noreferrer nofollow",
     )
     return Markup(cleaned)
+
+
+def _foreign_classes(value: str) -> str | None:
+    # The app's own classes (Codex's cdx-*, ours wl-*) would let the wiki's HTML
+    # dress up as our success box or primary button; the wiki's own classes stay.
+    kept = [c for c in value.split() if not c.startswith(APP_CLASS_PREFIXES)]
+    return " ".join(kept) or None
 
 
 def plain_text(html: str | None) -> str:
@@ -87,18 +98,38 @@ def _proxied_image(src: str, wiki_base: str | None) -> str | None:
         return None  # someone else's image: never fetched by us, never shown
     parts = urlsplit(absolute)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return url_for("login.wiki_image", src=path, sig=_image_signer().get_signature(path).decode())
+    # "timestamp.signature" of this session's key and the path.
+    signed = _image_signer().sign(_signed_value(path, _session_key(create=True))).decode()
+    return url_for("login.wiki_image", src=path, sig=".".join(signed.rsplit(".", 2)[1:]))
 
 
 def image_signature_ok(path: str, signature: str) -> bool:
-    """Whether this app put ``path`` into a page as an image (so the proxy may fetch it)."""
-    try:
-        return _image_signer().verify_signature(path, signature)
-    except BadSignature:
+    """Whether this app put ``path`` into a page for this session, recently (so the proxy may fetch it)."""
+    key = _session_key(create=False)
+    if not key or not signature:
         return False
+    try:
+        _image_signer().unsign(f"{_signed_value(path, key)}.{signature}",
+                               max_age=current_app.config["LOGIN_FLOW_TTL"])
+    except BadSignature:  # forged, another session's, or expired (SignatureExpired)
+        return False
+    return True
 
 
-def _image_signer() -> Signer:
+def _image_signer() -> TimestampSigner:
     # Signed paths: the image proxy fetches only what the wiki's own HTML showed
-    # (a captcha), not any wiki path someone types into its address.
-    return Signer(current_app.secret_key, salt="wiki-image")
+    # (a captcha), to the session it was shown to, for as long as a form lives;
+    # not any wiki path someone types into its address, nor a link someone hands on.
+    return TimestampSigner(current_app.secret_key, salt="wiki-image")
+
+
+def _signed_value(path: str, key: str) -> str:
+    return f"{key}\n{path}"
+
+
+def _session_key(*, create: bool) -> str:
+    """This session's CSRF secret: secret, and gone with the session."""
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    if create and field not in session:
+        generate_csrf()
+    return str(session.get(field) or "")

@@ -5,7 +5,8 @@ The browser has only an opaque session id.  Behind it, in the store:
 - ``user``: the wiki user name once logged in;
 - ``flow``: a half-finished login (see ``login_flow.Flow``): field descriptions,
   the wiki's token, non-secret values to show again;
-- ``callback``: the one-time value that ties a REDIRECT callback to this browser.
+- ``callbacks``: flows away at an identity provider, each under the one-time
+  value that ties its callback to this browser (see ``callback_state``).
 Never a password, a two-factor code or any field the wiki marks sensitive.
 """
 from __future__ import annotations
@@ -23,7 +24,6 @@ from wiki import Wiki, WikiClient, WikiError
 WIKI_COOKIES = "wiki_cookies"
 USER = "user"
 FLOW = "flow"
-CALLBACK = "callback"
 
 
 def wiki() -> Wiki:

@@ -79,6 +79,25 @@ def idp_post_wiki() -> Iterator[WikiServer]:
     yield from _wiki("idp-post", testidp=True, extra_settings="$wgTestIdPResponseMode = 'form_post';")
 
 
+# The provider's name, as a wiki's administrators could set it (MediaWiki:Testidp-provider):
+# markup the wiki itself shows escaped, as text.
+EVIL_PROVIDER_NAME = """
+$wgHooks['MessagesPreLoad'][] = static function ( $title, &$message, $code ) {
+    if ( str_starts_with( $title, 'Testidp-provider' ) ) {
+        $message = <<<'EOT'
+<img src="/resources/assets/poweredby_mediawiki_88x31.png"><a class="cdx-button cdx-button--action-progressive" href="https://evil.example/">Continue</a>
+EOT;
+    }
+};
+"""
+
+
+@pytest.fixture(scope="session")
+def evil_idp_wiki() -> Iterator[WikiServer]:
+    """TestIdP whose name (an interface message) is markup that the wiki escapes."""
+    yield from _wiki("idp-evil", testidp=True, extra_settings=EVIL_PROVIDER_NAME)
+
+
 # Web requests only (php -S): the maintenance scripts still create the test users with passwords.
 NO_ACCOUNT_CREATION = """
 if ( PHP_SAPI === 'cli-server' ) {

@@ -84,7 +84,8 @@ def test_fifty_users_at_once_each_acts_as_themselves(crowd_wiki, tmp_path):
     # The test wiki (PHP's built-in server on SQLite, 2 cores) takes seconds to hash
     # 50 passwords at once; this test is about correctness, so the app waits for it.
     app = Gunicorn(crowd_wiki, tmp_path, "load", GUNICORN_WORKERS="2", GUNICORN_THREADS="16",
-                   WIKI_TIMEOUT="60", LOGIN_RATE_LIMIT_PER_IP="1000 per minute").start()
+                   WIKI_TIMEOUT="60", LOGIN_RATE_LIMIT_PER_IP="1000 per minute",
+                   NEW_SESSION_RATE_LIMIT_PER_IP="1000 per minute").start()
     try:
         barrier = threading.Barrier(USERS)
         began = time.monotonic()

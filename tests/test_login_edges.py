@@ -84,22 +84,29 @@ def test_oversized_input_is_refused_clearly(wiki, make_app):
     assert huge.status_code == 413 and "Too much data" in huge.get_data(as_text=True)
 
 
+def in_session_of(app, client):
+    """A request context that has ``client``'s session (image addresses are signed for one session)."""
+    client.get("/login")
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    return app.test_request_context("/", headers={"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}"})
+
+
 def test_wiki_images_are_proxied_with_the_users_cookies_rasters_only(wiki, make_app):
     app = make_app(wiki)
     base = wiki.base_url
-    with app.test_request_context("/"):
+    client = app.test_client()
+    with in_session_of(app, client):
         html = str(sanitize('<img src="/resources/assets/poweredby_mediawiki_88x31.png" alt="x">'
                             '<img src="https://elsewhere.example/track.png"><script>alert(1)</script>'
                             '<a href="/index.php/Help" onclick="x()">help</a>', base))
     assert "/login/wiki-image?src=" in html and "elsewhere.example" not in html
     assert "<script" not in html and "onclick" not in html
     assert f'href="{base}/index.php/Help"' in html
-    client = app.test_client()
     src = re.search(r'src="([^"]+)"', html).group(1).replace("&amp;", "&")
     image = client.get(src)
     assert image.status_code == 200 and image.content_type == "image/png"
     assert "sandbox" in image.headers["Content-Security-Policy"]
-    with app.test_request_context("/"):
+    with in_session_of(app, client):
         svg_src = image_url("/resources/assets/change-your-logo.svg", base)
     svg = client.get(svg_src)  # signed, but not a raster image
     assert svg.status_code == 404
@@ -109,9 +116,9 @@ def test_wiki_images_are_proxied_with_the_users_cookies_rasters_only(wiki, make_
 
 def test_the_image_proxy_fetches_only_addresses_the_app_signed(wiki, make_app):
     app = make_app(wiki)
-    with app.test_request_context("/"):
-        src = image_url("/resources/assets/poweredby_mediawiki_88x31.png", wiki.base_url)
     client = app.test_client()
+    with in_session_of(app, client):
+        src = image_url("/resources/assets/poweredby_mediawiki_88x31.png", wiki.base_url)
     assert client.get(src).status_code == 200
     path = "/resources/assets/poweredby_mediawiki_88x31.png"
     mark = wiki.log_mark()

@@ -31,6 +31,7 @@ from .errors import (
     WikiUnreachable,
     api_error,
 )
+from .usernames import DEFAULT_USER_NAMESPACES, user_namespace_names
 from .transport import Pool, cookie_header, keep_cookies, make_pool
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class SiteInfo:
     generator: str
     # BCP 47 tag (lower case) -> MediaWiki language code, for uselang.
     languages: dict[str, str] = field(default_factory=dict)
+    # Every name of the User namespace, as the title codec compares them ("user", "benutzer", ...).
+    user_namespaces: frozenset[str] = DEFAULT_USER_NAMESPACES
 
     def page_url(self, title: str) -> str:
         """The wiki's own address of a page (encoded as MediaWiki's wfUrlencode does)."""
@@ -79,6 +82,7 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+NS_USER = 2
 SITEINFO_RETRY = 60.0  # seconds between tries while the wiki is down
 
 
@@ -130,7 +134,8 @@ class Wiki:
             if self._siteinfo and time.monotonic() < self._siteinfo_until:
                 return self._siteinfo
         try:
-            data = self.client().get(action="query", meta="siteinfo", siprop="general|languages")
+            data = self.client().get(action="query", meta="siteinfo",
+                                     siprop="general|languages|namespaces|namespacealiases")
             info = _parse_siteinfo(data)
         except WikiError:
             with self._lock:
@@ -158,9 +163,16 @@ def _parse_siteinfo(data: dict[str, Any]) -> SiteInfo:
             rtl=bool(general.get("rtl", False)),
             generator=general.get("generator", ""),
             languages=languages,
+            user_namespaces=_user_namespaces(data["query"]),
         )
     except (KeyError, TypeError) as exc:
         raise WikiResponseError(f"siteinfo lacks {exc}") from exc
+
+
+def _user_namespaces(query: dict[str, Any]) -> frozenset[str]:
+    user = (query.get("namespaces") or {}).get(str(NS_USER)) or {}
+    aliases = [a.get("alias", "") for a in query.get("namespacealiases") or () if a.get("id") == NS_USER]
+    return user_namespace_names([user.get("name", ""), user.get("canonical", ""), *aliases])
 
 
 class WikiClient:

@@ -1,6 +1,7 @@
 """A page's current text, as an editor needs it: the text and what the save must be based on."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,10 +9,17 @@ from .client import WikiClient
 from .errors import WikiError, WikiResponseError
 
 EDITABLE_MODEL = "wikitext"
+# Characters no MediaWiki title may hold (outside $wgLegalTitleChars by default).
+# "|" also separates titles in titles=, so "A|B" would open A: refused before asking.
+ILLEGAL_TITLE_CHARS = re.compile(r"[#<>\[\]|{}\x00-\x1f\x7f\ufffd]")
 
 
 class CannotEdit(WikiError):
     """This title cannot be edited as wikitext here; the message says why, for a person."""
+
+
+class BadTitle(CannotEdit):
+    """Not a title any MediaWiki accepts; found before the wiki is asked."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,11 @@ def load_page_source(client: WikiClient, title: str) -> PageSource:
     for titles that are invalid, special, on another wiki, not wikitext, or
     whose current text is hidden.
     """
+    bad = ILLEGAL_TITLE_CHARS.search(title)
+    if bad:
+        shown = repr(bad.group()) if bad.group().isprintable() else f"U+{ord(bad.group()):04X}"
+        raise BadTitle(f"This is not a valid page title: titles cannot contain {shown} "
+                         "(nor # < > [ ] | { } or control characters).")
     data = client.get(
         action="query",
         prop="revisions|info",
