@@ -26,6 +26,7 @@ RUN groupadd --system --gid 10001 wikilogin \
     && chown wikilogin:wikilogin /var/lib/wiki-login/sessions \
     && chmod 700 /var/lib/wiki-login/sessions
 COPY app.py gunicorn.conf.py ./
+COPY auth/ auth/
 COPY blueprints/ blueprints/
 COPY wiki/ wiki/
 COPY templates/ templates/

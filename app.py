@@ -18,11 +18,12 @@ from flask_wtf.csrf import CSRFError
 from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
-from blueprints import account, api, editor, login, ops, rate_limits, wiki_session
-from blueprints.csrf import csrf
-from blueprints.login_flow import wiki_error_page
-from blueprints.session_store import session_interface
-from blueprints.wiki_html import image_url, plain_text, sanitize
+from auth import rate_limits, wiki_session
+from blueprints import account, api, editor, login, ops
+from auth.csrf import csrf
+from auth.flow import wiki_error_page
+from auth.session_store import session_interface
+from auth.wiki_html import image_url, plain_text, sanitize
 from wiki import Wiki, WikiError
 
 APP_NAME = "wiki-login"

@@ -12,9 +12,11 @@ from wtforms.validators import ValidationError
 from wiki import NotLoggedIn, WikiError
 from wiki.client import UserInfo
 
-from . import bot_login, wiki_session
-from .csrf import csrf
-from .login_flow import describe_wiki_error
+from auth import wiki_session
+
+from . import bot_login
+from auth.csrf import csrf
+from auth.flow import describe_wiki_error
 
 bp = Blueprint("account", __name__)
 bp.add_url_rule("/bot-login", "bot_login", bot_login.page, methods=["GET", "POST"])

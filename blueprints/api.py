@@ -36,9 +36,9 @@ from wtforms.validators import ValidationError
 from wiki import WikiError, origin_of
 from wiki.passthrough import RawAnswer, forward
 
-from . import wiki_session
-from .csrf import csrf
-from .login_flow import safe_returnto
+from auth import wiki_session
+from auth.csrf import csrf
+from auth.flow import safe_returnto
 
 log = logging.getLogger("wiki_login.api")
 bp = Blueprint("api", __name__)

@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wiki import WikiError
 from wiki.bot_login import BotLoginCode, BotLoginResult, bot_login
 
-from . import wiki_session
-from .login_flow import describe_wiki_error, error_status, safe_returnto
+from auth import wiki_session
+from auth.flow import describe_wiki_error, error_status, safe_returnto
 
 log = logging.getLogger("wiki_login.auth")
 

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from wiki import NotLoggedIn
 from wiki.pages import BadTitle, CannotEdit, load_page_source
 
-from . import wiki_session
+from auth import wiki_session
 from .api import CSRF_HEADER, RETURN_TO_HEADER
 
 bp = Blueprint("editor", __name__)

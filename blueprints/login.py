@@ -11,10 +11,10 @@ from markupsafe import Markup
 
 from wiki import SiteInfo, WikiError
 
-from . import login_flow, wiki_session
-from .csrf import csrf
-from .login_flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
-from .wiki_html import image_signature_ok
+from auth import flow as login_flow, wiki_session
+from auth.csrf import csrf
+from auth.flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
+from auth.wiki_html import image_signature_ok
 
 bp = Blueprint("login", __name__)
 

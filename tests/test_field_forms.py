@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
 
 from app import create_app
-from blueprints.forms import FIELD_TYPES, SUBMIT, build_form
+from auth.fields import FIELD_TYPES, SUBMIT, build_form
 from wiki.authn import AuthInfo, AuthRequest, AuthResult, merge_fields
 
 DATA = Path(__file__).parent / "data"

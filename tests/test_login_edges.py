@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from blueprints.wiki_html import image_url, sanitize
+from auth.wiki_html import image_url, sanitize
 from tests.conftest import AuthActions
 from tests.wikiserver import TOTP_USERS, USERS
 
@@ -138,14 +138,14 @@ def test_the_image_proxy_fetches_only_addresses_the_app_signed(wiki, make_app):
     "/\r\nSet-Cookie:x=1", "\\\\evil", " /x", "/ok\x7f",
 ])
 def test_returnto_leaving_our_origin_is_ignored(returnto):
-    from blueprints.login_flow import safe_returnto
+    from auth.flow import safe_returnto
 
     assert safe_returnto(returnto) == ""
 
 
 @pytest.mark.parametrize("returnto", ["/", "/edit/Sandbox", "/edit/A%2FB?x=1#top", "/%0d%0a"])
 def test_returnto_on_our_origin_is_kept(returnto):
-    from blueprints.login_flow import safe_returnto
+    from auth.flow import safe_returnto
 
     assert safe_returnto(returnto) == returnto
 
@@ -175,7 +175,7 @@ def test_webauthn_step_says_so_and_links_to_the_wiki(make_app):
 
 def test_image_captcha_url_is_shown_as_an_image_through_the_proxy(make_app, wiki):
     """FancyCaptcha gives its image as a bare wiki-relative URL in a null field's value."""
-    from blueprints.wiki_html import image_url, plain_text
+    from auth.wiki_html import image_url, plain_text
 
     app = make_app(wiki)
     with app.test_request_context("/"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from blueprints.session_store import MIN_ANONYMOUS_LIFETIME
+from auth.session_store import MIN_ANONYMOUS_LIFETIME
 from tests.servers import RedisServer
 from tests.wikiserver import USERS
 

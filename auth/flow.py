@@ -24,8 +24,8 @@ from werkzeug.wrappers import Response
 from wiki import AUTH_ACTIONS, AuthAction, AuthRequest, AuthResult, WikiAPIError, WikiClient, WikiError
 from wiki.authn import FAIL, PASS, PRIMARY_REQUIRED, REDIRECT, RESTART, UI
 
-from . import callback_state, wiki_session
-from .forms import BuiltForm, build_form
+from . import callback as callback_state, wiki_session
+from .fields import BuiltForm, build_form
 from .wiki_html import plain_text
 
 log = logging.getLogger("wiki_login.auth")

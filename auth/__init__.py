@@ -1,0 +1,11 @@
+"""The login machinery and the web plumbing that is not a route.
+
+- ``flow``: one AuthManager flow (log in, create an account), a typed state machine;
+- ``fields``: the wiki's field types as form fields, one record a type;
+- ``callback``: the one-time value that ties a provider's callback to its flow;
+- ``wiki_session``: what the server-side session holds; ``session_store``: its rules;
+- ``rate_limits``, ``csrf``: what guards the login POSTs;
+- ``wiki_html``: the wiki's HTML, made safe to show; ``pages``: the app's own message pages.
+
+Routes live in ``blueprints/``; the wiki's API in ``wiki/``.
+"""
