@@ -65,7 +65,7 @@ def on_starting(server) -> None:
     A mistake then stops gunicorn with one clear line, instead of every worker
     failing to boot in turn.
     """
-    from app import ConfigError, config_from_env
+    from auth.config import ConfigError, config_from_env
 
     try:
         config_from_env(os.environ)

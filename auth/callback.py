@@ -10,15 +10,32 @@ Entries are keyed by value, so a flow waiting at a provider is not lost when
 the same browser opens the login page again, in this tab or another.  Storage
 policy (the server-side session, at most ``MAX_PENDING`` entries, each for
 ``LOGIN_FLOW_TTL`` seconds) is kept apart from the flow's own logic.
+``provider_params`` picks, from what the provider sent back, what may go on to
+the wiki.
 """
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import time
 from typing import Any
 
 from flask import current_app, session
+
+from wiki import AuthAction
+
+# API parameters a callback must never set, whatever an identity provider sends back.
+RESERVED_PARAMS = {
+    "action", "format", "formatversion", "uselang", "variant", "errorformat", "errorlang",
+    "errorsuselocal", "assert", "assertuser", "maxlag", "smaxage", "maxage", "requestid",
+    "servedby", "curtimestamp", "responselanginfo", "origin", "crossorigin", "centralauthtoken",
+}
+# Ours, never the provider's: the one-time value and the relay marker.
+OUR_CALLBACK_PARAMS = {"wlstate", "wl_relayed"}
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+MAX_CALLBACK_PARAMS = 40
+MAX_CALLBACK_VALUE = 8192
 
 KEY = "callbacks"  # in the server-side session: {value: {"at": time, "flow": {...}}}
 MAX_PENDING = 3
@@ -82,3 +99,22 @@ def _live_entries() -> dict[str, Any]:
     if not isinstance(stored, dict):
         return {}
     return {k: e for k, e in stored.items() if isinstance(k, str) and _is_live(e)}
+
+
+def provider_params(items: list[tuple[str, str]], action: AuthAction) -> dict[str, Any] | None:
+    """The provider's parameters to pass on to the wiki, or None if they are unreasonable."""
+    params: dict[str, Any] = {}
+    for key, value in items:
+        if not PLAIN_NAME.fullmatch(key):
+            # PHP renames " action" or "action." to "action" before MediaWiki reads
+            # it: only names that reach the wiki unchanged are passed on.
+            continue
+        if key in OUR_CALLBACK_PARAMS or key in RESERVED_PARAMS or key.startswith(action.prefix):
+            continue
+        if len(params) >= MAX_CALLBACK_PARAMS or len(value) > MAX_CALLBACK_VALUE or len(key) > 100:
+            return None
+        params[key] = value
+    return params
+
+
+# --- helpers ------------------------------------------------------------------------

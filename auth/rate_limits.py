@@ -22,26 +22,27 @@ import ipaddress
 import math
 import time
 
-from flask import Flask, render_template, request, session
+from flask import Flask, request, session
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
 from wiki import WikiError
 from wiki.usernames import DEFAULT_USER_NAMESPACES, canonical_username
 
 from . import wiki_session
+from .pages import message_page
 
 # (endpoint, method) of every request that is a login attempt.
 LIMITED = frozenset({
     ("login.login_post", "POST"),
     ("login.create_post", "POST"),
     ("login.callback", "POST"),
-    ("account.bot_login", "POST"),
+    ("bot.login", "POST"),
 })
 # (endpoint, method) of the form pages that make a new session for a browser without one.
 SESSION_MAKING = frozenset({
     ("login.login", "GET"),
     ("login.create", "GET"),
-    ("account.bot_login", "GET"),
+    ("bot.login", "GET"),
 })
 PER_IP_SCOPE = "login-per-address"
 NEW_SESSION_SCOPE = "new-session-per-address"
@@ -166,5 +167,4 @@ def init_app(app: Flask) -> None:
                        f"{'for this username' if scope == PER_USER_SCOPE else 'from your network'} in a "
                        f"short time, so logging in is paused for a while. Please try again in "
                        f"{_wait_text(seconds)}.")
-        page = render_template("message.html", title=title, message=message, status=429)
-        return page, 429, {"Retry-After": str(seconds)}
+        return message_page(title, message, status=429, headers={"Retry-After": str(seconds)})

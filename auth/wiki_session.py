@@ -24,6 +24,9 @@ from wiki import Wiki, WikiClient, WikiError
 WIKI_COOKIES = "wiki_cookies"
 USER = "user"
 FLOW = "flow"
+# In ``g``: the wiki clients this request used, and whether it ended its session.
+CLIENTS = "wiki_clients"
+ENDED = "wiki_session_ended"
 
 
 def wiki() -> Wiki:
@@ -65,12 +68,17 @@ def client_address() -> str | None:
 
 
 def wiki_client(*, lang: bool = True) -> WikiClient:
-    """A client that acts with this browser user's wiki cookies, and no one else's."""
-    return wiki().client(
-        session.get(WIKI_COOKIES),
-        lang=user_language() if lang else None,
-        forwarded_for=client_address(),
-    )
+    """The client that acts with this browser user's wiki cookies, and no one else's.
+
+    One per request (and per ``lang``): what the wiki sets in one call is there
+    for the next.  Whatever the wiki set is kept for the browser's next request
+    after this one ends (``save_used_cookies``): no view has to remember it.
+    """
+    used = g.setdefault(CLIENTS, {})
+    if lang not in used:
+        used[lang] = wiki().client(session.get(WIKI_COOKIES), lang=user_language() if lang else None,
+                                   forwarded_for=client_address())
+    return used[lang]
 
 
 def save_cookies(client: WikiClient) -> None:
@@ -78,6 +86,19 @@ def save_cookies(client: WikiClient) -> None:
     cookies = client.export_cookies()
     if session.get(WIKI_COOKIES) != cookies:
         session[WIKI_COOKIES] = cookies
+
+
+def save_used_cookies(response):
+    """After every request: the wiki cookies of the clients it used, unless its session was ended."""
+    if not g.get(ENDED):
+        for client in g.get(CLIENTS, {}).values():
+            save_cookies(client)
+    return response
+
+
+def init_app(app) -> None:
+    """Keep each request's wiki cookies in one place, after the view."""
+    app.after_request(save_used_cookies)
 
 
 def current_user() -> str | None:
@@ -118,6 +139,7 @@ def end_user_session() -> None:
     (a CSRF token for the page it shows) would be saved under the old id and
     bring it back for whoever still holds that cookie.
     """
+    setattr(g, ENDED, True)  # nothing of the ended session's wiki cookies is saved again
     session[USER] = None  # regenerate() acts on non-empty sessions only
     current_app.session_interface.regenerate(session)
     session.clear()

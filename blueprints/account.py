@@ -1,7 +1,4 @@
-"""Home and logout: who this browser is on the wiki, and how to stop being them.
-
-The bot-password login (``bot_login.py``) hangs its page on this blueprint too.
-"""
+"""Home and logout: who this browser is on the wiki, and how to stop being them."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -9,17 +6,13 @@ from itsdangerous import BadSignature, TimestampSigner
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
-from wiki import NotLoggedIn, WikiError
-from wiki.client import UserInfo
+from wiki import UserInfo, WikiError
 
 from auth import wiki_session
-
-from . import bot_login
 from auth.csrf import csrf
-from auth.flow import describe_wiki_error
+from auth.pages import describe_wiki_error, message_page
 
 bp = Blueprint("account", __name__)
-bp.add_url_rule("/bot-login", "bot_login", bot_login.page, methods=["GET", "POST"])
 
 # How long the page a logout lands on says so (it is reached by a redirect at once).
 LOGGED_OUT_NOTICE_SECONDS = 120
@@ -49,11 +42,10 @@ def home():
     if user:
         client = wiki_session.wiki_client()
         try:
-            info = UserInfo.from_api(client.userinfo(props="groups|rights|editcount"))
+            info = client.whoami(props="groups|rights|editcount")
         except WikiError as exc:
             problem = describe_wiki_error(exc)
         else:
-            wiki_session.save_cookies(client)
             if info.anonymous:
                 # The wiki no longer knows this session: say so rather than pretend.
                 wiki_session.end_user_session()
@@ -101,15 +93,10 @@ def logout():
     problem = _log_out_on_wiki() if user else ""
     wiki_session.end_user_session()
     if problem:
-        return render_template(
-            "message.html",
-            title="You are logged out here",
-            message="This app has forgotten your session, but the wiki could not be told: "
-                    f"{problem} Your wiki session will expire on its own.",
-            retry_url=url_for("account.home"),
-            retry_label="Home",
-            status=200,
-        ), 200
+        return message_page("You are logged out here",
+                            "This app has forgotten your session, but the wiki could not be told: "
+                            f"{problem} Your wiki session will expire on its own.",
+                            retry_url=url_for("account.home"), retry_label="Home")
     if not user:
         return redirect(url_for("account.home"), code=303)  # a half-finished login, if any, is gone
     return redirect(url_for("account.home", logged_out=_logged_out_mark()), code=303)
@@ -141,17 +128,9 @@ def _really_logged_out(mark: str) -> bool:
 
 
 def _log_out_on_wiki() -> str:
-    """``action=logout`` with the user's csrf token; what went wrong, for a person, or ""."""
-    client = wiki_session.wiki_client(lang=False)
+    """``action=logout`` for this user's wiki session; what went wrong, for a person, or ""."""
     try:
-        # assert=user: an expired wiki session would otherwise hand out an
-        # anonymous token and "log out" an anonymous visitor.
-        data = client.get(action="query", meta="tokens", type="csrf", **{"assert": "user"})
-        client.post(action="logout", token=data["query"]["tokens"]["csrftoken"])
-    except NotLoggedIn:
-        return ""  # the wiki had already forgotten the session: that is logged out too
+        wiki_session.wiki_client(lang=False).logout()  # an already forgotten session is logged out too
     except WikiError as exc:
         return describe_wiki_error(exc)
-    except (KeyError, TypeError):
-        return "The wiki's answer had no token."
     return ""

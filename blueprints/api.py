@@ -37,8 +37,9 @@ from wiki import WikiError, origin_of
 from wiki.passthrough import RawAnswer, forward
 
 from auth import wiki_session
+from auth.responses import http_error_page
 from auth.csrf import csrf
-from auth.flow import safe_returnto
+from auth.urls import safe_returnto
 
 log = logging.getLogger("wiki_login.api")
 bp = Blueprint("api", __name__)
@@ -103,7 +104,6 @@ def api():
         return _refuse(401, "sessionexpired",
                        "Your session on the wiki has ended, so you are logged out here too. "
                        "Log in again, then retry.", login_url=_login_url())
-    wiki_session.save_cookies(client)  # written only if the wiki changed them
     if not answer.is_json:
         # Never serve the wiki's HTML (an error page) from our origin.
         return _refuse(502, "badwikiresponse",
@@ -120,6 +120,12 @@ def method_not_allowed() -> Response:
     response = _refuse(405, "badmethod", f"This API answers GET and POST only, not {request.method[:20]}.")
     response.headers["Allow"] = ", ".join(ALLOWED_METHODS)
     return response
+
+
+@bp.app_errorhandler(405)
+def any_method_not_allowed(exc: HTTPException):
+    """Methods no route knows never reach api(): for /api too, the answer is JSON."""
+    return method_not_allowed() if request.path == API_PATH else http_error_page(exc)
 
 
 # Errors inside /api answer JSON for the caller's code, never the app's HTML pages.

@@ -1,8 +1,8 @@
 """The "Log in with a bot password" page: a Flask-WTF form around ``wiki.bot_login``.
 
 Each way the login can end has exactly one message (``MESSAGES``), written so
-the person knows what to do next.  The page's route is registered on the
-account blueprint (``/bot-login``, endpoint ``account.bot_login``).
+the person knows what to do next.  Its own blueprint: ``/bot-login``,
+endpoint ``bot.login``.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Callable
 
-from flask import redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import PasswordField, StringField, SubmitField
@@ -20,9 +20,11 @@ from wiki import WikiError
 from wiki.bot_login import BotLoginCode, BotLoginResult, bot_login
 
 from auth import wiki_session
-from auth.flow import describe_wiki_error, error_status, safe_returnto
+from auth.pages import describe_wiki_error, error_status
+from auth.urls import safe_returnto
 
 log = logging.getLogger("wiki_login.auth")
+bp = Blueprint("bot", __name__)
 
 
 NAME_MISSING = "Please fill in the bot user name, like Alice@mybot."
@@ -116,7 +118,8 @@ MESSAGES: dict[BotLoginCode, Callable[[BotLoginResult, dict[str, Markup]], Marku
 
 # --- the page ---------------------------------------------------------------------------------
 
-def page():
+@bp.route("/bot-login", methods=["GET", "POST"])
+def login():
     """GET: the form. POST: log in with the bot password; on success, home (or ``returnto``)."""
     form = BotLoginForm()
     returnto = safe_returnto(request.args.get("returnto"))

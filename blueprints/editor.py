@@ -11,9 +11,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from wiki import NotLoggedIn
-from wiki.pages import BadTitle, CannotEdit, load_page_source
+from wiki.pages import CannotEdit, load_page_source
 
 from auth import wiki_session
+from auth.pages import message_page
 from .api import CSRF_HEADER, RETURN_TO_HEADER
 
 bp = Blueprint("editor", __name__)
@@ -43,11 +44,8 @@ def edit(title: str):
         wiki_session.end_user_session()
         return _to_login()
     except CannotEdit as exc:
-        status = 400 if isinstance(exc, BadTitle) else 404
-        return render_template("message.html", title="This page cannot be edited here", message=str(exc),
-                               retry_url=url_for("account.home"), retry_label="Choose another page",
-                               status=status, user=user), status
-    wiki_session.save_cookies(client)
+        return message_page("This page cannot be edited here", str(exc), status=404,
+                            retry_url=url_for("account.home"), retry_label="Choose another page")
     canonical = _url_title(source.title)
     if canonical != title:
         return redirect(url_for("editor.edit", title=canonical), code=302)

@@ -7,14 +7,16 @@ import urllib3
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
-from markupsafe import Markup
-
-from wiki import SiteInfo, WikiError
 
 from auth import flow as login_flow, wiki_session
+from auth.callback import provider_params
 from auth.csrf import csrf
-from auth.flow import BEGIN, CONTINUE, PAGES, RESTARTED, Flow
+from auth.state import (ACTIONS, ActionUnavailable, Flow, Seed, Stage, existing_account_seed, expired_seed,
+                        fresh_seed, linked_account_seed, stays_on_screen)
+from auth.pages import message_page, wiki_error_page
+from auth.urls import safe_returnto
 from auth.wiki_html import image_signature_ok
+from wiki import SiteInfo, WikiError
 
 bp = Blueprint("login", __name__)
 
@@ -22,46 +24,34 @@ MAX_IMAGE_BYTES = 1024 * 1024
 RASTER_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
-def _start_or_error(action: str, **kwargs):
+def _start_or_error(action: str, seed: Seed = Seed()):
     """A fresh flow rendered, or a clear page if the wiki cannot be asked."""
-    client = wiki_session.wiki_client()
     try:
-        flow = login_flow.start(action, client, **kwargs)
+        flow = login_flow.start(action, wiki_session.wiki_client(), seed)
     except WikiError as exc:
-        retry = request.full_path if request.method == "GET" else url_for(PAGES[action].form_endpoint)
-        return login_flow.wiki_error_page(exc, retry)
+        retry = request.full_path if request.method == "GET" else url_for(ACTIONS[action].form_endpoint)
+        return wiki_error_page(exc, retry)
     return login_flow.render_flow(flow)
 
 
 def _form_page(action: str):
-    returnto = login_flow.safe_returnto(request.args.get("returnto"))
     flow = Flow.load(action)
     # "Start over" is our own link: another site's link to it must not throw
     # away the step someone is at.
     restart = "restart" in request.args and request.headers.get("Sec-Fetch-Site") != "cross-site"
-    # A step after the first (a two-factor code) stays on screen across reloads;
-    # anything else gets fresh fields (a new captcha) and a fresh token.
-    if flow and flow.stage == CONTINUE and not restart:
+    if stays_on_screen(flow, restart=restart):
         return login_flow.render_flow(flow)
-    values = {}
-    if flow and restart:
-        values = flow.values
-    return _start_or_error(action, returnto=returnto or (flow.returnto if flow else ""), values=values)
+    returnto = safe_returnto(request.args.get("returnto"))
+    return _start_or_error(action, fresh_seed(flow, returnto=returnto, restart=restart))
 
 
 def _form_post(action: str):
     flow = Flow.load(action)
-    if flow is None or flow.stage not in (BEGIN, CONTINUE):
+    if flow is None or flow.stage not in (Stage.BEGIN, Stage.CONTINUE):
         # Expired or never started here: nothing is sent to the wiki; the form
         # comes back with what was typed, except secrets.
-        username = request.form.get("username", "")[:255]
-        return _start_or_error(
-            action,
-            returnto=login_flow.safe_returnto(request.args.get("returnto")),
-            values={"username": username} if username else {},
-            message="This form had expired, so nothing was sent. Please check it and try again.",
-            message_kind="warning",
-        )
+        return _start_or_error(action, expired_seed(
+            request.form.get("username", ""), returnto=safe_returnto(request.args.get("returnto"))))
     built = login_flow.step_form(flow, request.form)
     valid = built.form.validate()
     # Each check marks its fields; all of them run so every problem shows at once.
@@ -73,8 +63,8 @@ def _form_post(action: str):
     return login_flow.submit(flow, built)
 
 
-@bp.errorhandler(login_flow.ActionUnavailable)
-def action_unavailable(exc: login_flow.ActionUnavailable):
+@bp.errorhandler(ActionUnavailable)
+def action_unavailable(exc: ActionUnavailable):
     """The wiki says nobody can log in (or create an account) here now: say so, ask for nothing."""
     Flow.clear()
     try:
@@ -92,7 +82,7 @@ def action_unavailable(exc: login_flow.ActionUnavailable):
         message = (f"{name} does not offer account creation. If you already have "
                    "an account, log in; if you need one, please ask the wiki's administrators.")
         retry = dict(retry_url=url_for("login.login"), retry_label="Log in")
-    return render_template("message.html", title=title, message=message, status=403, **retry), 403
+    return message_page(title, message, status=403, **retry)
 
 
 @bp.get("/login")
@@ -125,35 +115,13 @@ def create_linked():
     flow = Flow.load("login")
     if flow is None or not flow.links_identity:
         return redirect(url_for("login.create"), code=303)
-    return _start_or_error(
-        "create",
-        returnto=flow.returnto,
-        preserve_state=True,
-        can_preserve_state=True,
-        provider=flow.provider,
-        provider_request=flow.provider_request,
-        # flow.message is HTML: the provider's name is text, escaped into it.
-        message=Markup("Choose a name for your new wiki account. You will log in to it with {}.").format(
-            flow.provider or "your identity provider"),
-        message_kind="notice",
-    )
+    return _start_or_error("create", linked_account_seed(flow))
 
 
 @bp.post("/login/existing-account")
 def login_existing_account():
     """After RESTART: log in with an existing account, keeping the provider's identity."""
-    flow = Flow.load("login") or Flow.load("create")
-    preserve = bool(flow and flow.links_identity)
-    return _start_or_error(
-        "login",
-        returnto=flow.returnto if flow else "",
-        provider_request=flow.provider_request if flow else None,
-        preserve_state=preserve,
-        can_preserve_state=preserve,
-        message="Log in with your wiki account; it will be linked to the identity you just used."
-        if preserve else "",
-        message_kind="notice",
-    )
+    return _start_or_error("login", existing_account_seed(Flow.load("login", "create")))
 
 
 @bp.route("/login/return", methods=["GET", "POST"])
@@ -174,41 +142,22 @@ def callback():
     flow = login_flow.take_callback_flow(given)
     if flow is None:
         current_app.logger.warning("refused a login callback without a valid one-time value")
-        return render_template(
-            "message.html",
-            title="This login link is not valid any more",
-            message="It was already used, has expired, or was started in another browser. "
-                    "Nothing was sent to the wiki. Please start again.",
-            retry_url=url_for("login.login"),
-            retry_label="Start again",
-            status=400,
-        ), 400
-    params = login_flow.callback_params(items, flow.api)
-    if params is None:
+        return message_page("This login link is not valid any more",
+                            "It was already used, has expired, or was started in another browser. "
+                            "Nothing was sent to the wiki. Please start again.",
+                            status=400, retry_url=url_for("login.login"), retry_label="Start again")
+    fields = provider_params(items, flow.api)
+    if fields is None:
         Flow.clear()
         abort(413)
-    # The provider's code is used at once and never stored.  Whatever the wiki
-    # answers, the browser then leaves this URL (so the code lingers in no
-    # address bar, history or Referer): for the next page, or for /login/resume.
-    flow.stage = CONTINUE
-    return login_flow.send_step(flow, params, from_callback=True)
+    # The provider's code is used at once and never stored.
+    return login_flow.continue_from_callback(flow, fields)
 
 
 @bp.get("/login/resume")
 def resume():
     """The step a flow is at after the identity provider's callback (no call to the wiki)."""
-    flow = Flow.load("login") or Flow.load("create")
-    if flow is None or flow.stage == login_flow.AWAY:
-        return redirect(url_for("login.login"), code=303)
-    if flow.stage == RESTARTED:
-        return login_flow.render_restart(flow)
-    if flow.stage == login_flow.FAILED:
-        Flow.clear()
-        return render_template(
-            "message.html", title="This sign-in could not be finished", message=flow.message,
-            retry_url=url_for(PAGES[flow.action].form_endpoint), retry_label="Start again", status=503,
-        ), 503
-    return login_flow.render_flow(flow)
+    return login_flow.resume_page(Flow.load("login", "create"))
 
 
 @bp.get("/login/wiki-image")
@@ -236,7 +185,6 @@ def wiki_image():
         abort(502)
     if len(body) > MAX_IMAGE_BYTES:
         abort(404)
-    wiki_session.save_cookies(client)
     return FlaskResponse(body, content_type=content_type, headers={
         "Cache-Control": "no-store",
         "Content-Security-Policy": "default-src 'none'; sandbox",

@@ -38,7 +38,8 @@ def client_for(server):
 
 
 def whoami(client) -> dict:
-    return client.userinfo(props="rights")
+    """The wiki's raw userinfo for this client (the app's own code reads it typed, as whoami())."""
+    return client.get(action="query", meta="userinfo", uiprop="rights")["query"]["userinfo"]
 
 
 # --- the Python function, against the real wiki -------------------------------------------------

@@ -51,7 +51,7 @@ def test_new_user_creates_account_and_is_logged_in(wiki, live_app, new_page):
     page.wait_for_url(app.url + "/")
     assert f"Logged in as {name}" in page.locator("main").inner_text()
     assert wiki_has_user(wiki, name)
-    assert app.wiki_client_for(session_id(page)).userinfo()["name"] == name
+    assert app.wiki_client_for(session_id(page)).whoami().name == name
 
 
 def test_create_with_captcha(captcha_wiki, live_app, new_page):

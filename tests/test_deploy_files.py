@@ -14,7 +14,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from app import ENV_VARS, ConfigError, config_from_env
+from auth.config import ENV_VARS, ConfigError, config_from_env
 
 ROOT = Path(__file__).resolve().parent.parent
 HADOLINT = Path(sys.executable).parent / "hadolint"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app import CONTENT_SECURITY_POLICY
+from auth.responses import CONTENT_SECURITY_POLICY
 from auth.rate_limits import account_name
 from tests.conftest import AuthActions
 from tests.wikiserver import USERS, free_port

@@ -121,7 +121,7 @@ def stored_wiki_user(server: WikiServer, sid: str, **store: str) -> str:
     app = create_app({"WIKI_API_URL": server.api_url, "SECRET_KEY": SECRET, **store})
     iface = app.session_interface
     data = iface._retrieve_session_data(iface._get_store_id(sid)) or {}
-    return app.extensions["wiki"].client(data.get("wiki_cookies")).userinfo()["name"]
+    return app.extensions["wiki"].client(data.get("wiki_cookies")).whoami().name
 
 
 # --- the tests ---------------------------------------------------------------------------

@@ -37,8 +37,8 @@ def test_password_login_shows_name_and_stored_session_is_alice(wiki, live_app, n
     assert "Logged in as Alice" in page.locator("main").inner_text()
     screenshot(page, "home-logged-in")
     # The wiki session the app keeps for this browser is Alice's.
-    info = app.wiki_client_for(session_id(page)).userinfo()
-    assert info["name"] == "Alice" and not info.get("anon")
+    info = app.wiki_client_for(session_id(page)).whoami()
+    assert info.name == "Alice" and not info.anonymous
 
 
 def test_wrong_password_shows_wiki_message_keeps_username_empties_password(wiki, live_app, new_page):
@@ -120,7 +120,7 @@ def test_alice_and_bob_at_the_same_time_each_see_themselves(wiki, live_app, new_
     sids = {name: session_id(page) for name, page in pages.items()}
 
     def who(name: str) -> None:
-        results[name] = app.wiki_client_for(sids[name]).userinfo()["name"]
+        results[name] = app.wiki_client_for(sids[name]).whoami().name
 
     threads = [threading.Thread(target=who, args=(n,)) for n in pages]
     for t in threads:

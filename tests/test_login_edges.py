@@ -138,14 +138,14 @@ def test_the_image_proxy_fetches_only_addresses_the_app_signed(wiki, make_app):
     "/\r\nSet-Cookie:x=1", "\\\\evil", " /x", "/ok\x7f",
 ])
 def test_returnto_leaving_our_origin_is_ignored(returnto):
-    from auth.flow import safe_returnto
+    from auth.urls import safe_returnto
 
     assert safe_returnto(returnto) == ""
 
 
 @pytest.mark.parametrize("returnto", ["/", "/edit/Sandbox", "/edit/A%2FB?x=1#top", "/%0d%0a"])
 def test_returnto_on_our_origin_is_kept(returnto):
-    from auth.flow import safe_returnto
+    from auth.urls import safe_returnto
 
     assert safe_returnto(returnto) == returnto
 

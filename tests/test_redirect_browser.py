@@ -57,7 +57,7 @@ def test_testidp_login_lands_as_alice(idp_wiki, live_app, new_page):
     # The provider's code never stays in the address bar or history.
     assert "code=" not in page.url
     assert "Logged in as Alice" in page.locator("main").inner_text()
-    assert app.wiki_client_for(session_id(page)).userinfo()["name"] == "Alice"
+    assert app.wiki_client_for(session_id(page)).whoami().name == "Alice"
 
 
 def test_unlinked_identity_restart_then_existing_account_links_it(idp_wiki, live_app, new_page):
@@ -158,7 +158,7 @@ def test_two_users_through_the_provider_at_once(idp_wiki, live_app, new_page):
         page.wait_for_url(app.url + "/")
     assert "Logged in as Alice" in pages["alice"].locator("main").inner_text()
     assert "Logged in as Carol" in pages["carol"].locator("main").inner_text()
-    names = {ident: app.wiki_client_for(session_id(p)).userinfo()["name"] for ident, p in pages.items()}
+    names = {ident: app.wiki_client_for(session_id(p)).whoami().name for ident, p in pages.items()}
     assert names == {"alice": "Alice", "carol": "Carol"}
 
 

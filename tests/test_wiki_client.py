@@ -142,7 +142,7 @@ def test_a_redirecting_api_url_says_what_to_fix(client):
 def test_gzipped_answers_are_read(client):
     body = gzip.compress(json.dumps({"query": {"userinfo": {"id": 1, "name": "A"}}}).encode())
     responses.get(API, body=body, headers={"Content-Encoding": "gzip"}, content_type="application/json")
-    assert client.userinfo()["name"] == "A"
+    assert client.whoami().name == "A"
     assert "gzip" in responses.calls[0].request.headers["Accept-Encoding"]
 
 

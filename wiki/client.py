@@ -20,9 +20,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import urllib3
 from requests.cookies import RequestsCookieJar, create_cookie
 
-from .authn import AuthInfo, AuthResult
+from .authmanager import AUTH_ACTIONS, AuthAction, AuthManagerCalls, UserInfo
 from .errors import (
-    BadToken,
     WikiAPIError,
     WikiError,
     WikiResponseError,
@@ -38,22 +37,6 @@ log = logging.getLogger(__name__)
 
 # A serialisable cookie: name, value, domain, path, expires (or None), secure.
 StoredCookie = list[Any]
-
-
-@dataclass(frozen=True)
-class AuthAction:
-    """The names AuthManager's API modules use for one action (login, create)."""
-
-    module: str  # clientlogin, createaccount (linkaccount would fit too)
-    prefix: str  # login, create
-    token_type: str  # login, createaccount
-    requests_for: str  # amirequestsfor=...
-
-
-AUTH_ACTIONS = {
-    "login": AuthAction("clientlogin", "login", "login", "login"),
-    "create": AuthAction("createaccount", "create", "createaccount", "create"),
-}
 
 
 @dataclass(frozen=True)
@@ -175,8 +158,12 @@ def _user_namespaces(query: dict[str, Any]) -> frozenset[str]:
     return user_namespace_names([user.get("name", ""), user.get("canonical", ""), *aliases])
 
 
-class WikiClient:
-    """The API as one user: their cookies, their language, nobody else's."""
+class WikiClient(AuthManagerCalls):
+    """The API as one user: their cookies, their language, nobody else's.
+
+    The AuthManager calls (begin a login, continue it, who am I, log out) come
+    from ``AuthManagerCalls`` (``wiki/authmanager.py``).
+    """
 
     def __init__(
         self,
@@ -302,99 +289,10 @@ class WikiClient:
             if not c.is_expired()
         ]
 
-    # --- AuthManager -----------------------------------------------------------
-
-    def auth_info(self, action: AuthAction) -> tuple[str, AuthInfo]:
-        """The token and the fields for ``action``, in one request."""
-        data = self.get(
-            action="query",
-            meta="tokens|authmanagerinfo",
-            type=action.token_type,
-            amirequestsfor=action.requests_for,
-            amimessageformat="html",
-        )
-        try:
-            query = data["query"]
-            token = query["tokens"][f"{action.token_type}token"]
-            info = AuthInfo.from_api(query["authmanagerinfo"])
-        except (KeyError, TypeError) as exc:
-            raise WikiResponseError(f"authmanagerinfo answer lacks {exc}") from exc
-        return token, info
-
-    def token(self, token_type: str) -> str:
-        """A fresh token of one type."""
-        data = self.get(action="query", meta="tokens", type=token_type)
-        try:
-            return data["query"]["tokens"][f"{token_type}token"]
-        except (KeyError, TypeError) as exc:
-            raise WikiResponseError(f"tokens answer lacks {exc}") from exc
-
-    def authenticate(
-        self, action: AuthAction, token: str, params: dict[str, Any]
-    ) -> tuple[AuthResult, str]:
-        """Post one step of clientlogin/createaccount/linkaccount.
-
-        ``params`` are the unprefixed field values plus prefixed control
-        parameters (``loginreturnurl``, ``logincontinue``...).  On ``badtoken``
-        (an expired wiki session) a fresh token is fetched and the step sent
-        once more: the wiki refused it before doing anything.  Returns the result
-        and the token that worked.
-        """
-        for attempt in (0, 1):
-            body = dict(params)
-            body[f"{action.prefix}token"] = token
-            body[f"{action.prefix}messageformat"] = "html"
-            try:
-                data = self.post(action=action.module, **body)
-                break
-            except BadToken:
-                if attempt:
-                    raise
-                token = self.token(action.token_type)
-        result = data.get(action.module)
-        return AuthResult.from_api(result), token
-
-    def userinfo(self, *, props: str = "groups|rights") -> dict[str, Any]:
-        """``meta=userinfo`` for this client's user."""
-        data = self.get(action="query", meta="userinfo", uiprop=props)
-        try:
-            return data["query"]["userinfo"]
-        except (KeyError, TypeError) as exc:
-            raise WikiResponseError(f"userinfo answer lacks {exc}") from exc
-
-
 def _cookie(name: str, value: str, domain: str, path: str, expires: int | None, secure: bool) -> Cookie:
     return create_cookie(
         name, value, domain=domain, path=path, expires=expires, secure=secure
     )
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """Who a client is on the wiki (``meta=userinfo``), typed for pages to show."""
-
-    name: str
-    id: int = 0
-    anonymous: bool = False
-    groups: tuple[str, ...] = ()  # without the implicit "*" (everyone)
-    rights: tuple[str, ...] = ()
-    edit_count: int | None = None
-
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> "UserInfo":
-        """Parse ``query.userinfo`` (as ``WikiClient.userinfo()`` returns it)."""
-        if not isinstance(data, dict) or "name" not in data:
-            raise WikiResponseError("userinfo has no name")
-        edit_count = data.get("editcount")
-        return cls(
-            name=str(data["name"]),
-            id=int(data.get("id") or 0),
-            # formatversion=2 says "anon": true; an id of 0 means the same.
-            anonymous=bool(data.get("anon")) or not data.get("id"),
-            groups=tuple(str(g) for g in data.get("groups") or () if g != "*"),
-            rights=tuple(str(r) for r in data.get("rights") or ()),
-            edit_count=int(edit_count) if isinstance(edit_count, int) else None,
-        )
 
 
 __all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_pool", "origin_of"]

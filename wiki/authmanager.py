@@ -1,0 +1,160 @@
+"""AuthManager's API, as one user's client speaks it: the wire protocol stays here.
+
+Each action (log in, create an account; linking and changing credentials would
+be more entries) is one ``AuthAction`` in ``AUTH_ACTIONS``: its API module and
+the prefix of its parameters (``loginrequests``, ``createreturnurl``...).  A
+flow *begins* with the requests the user chose and a return URL, and
+*continues* with the fields of the next step; both answer a typed
+``AuthResult``.  ``whoami()`` and ``logout()`` answer typed values too: no raw
+JSON leaves ``wiki/``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .authn import AuthInfo, AuthResult
+from .errors import BadToken, NotLoggedIn, WikiResponseError
+
+
+@dataclass(frozen=True)
+class AuthAction:
+    """The names AuthManager's API modules use for one action (login, create)."""
+
+    module: str  # clientlogin, createaccount (linkaccount would fit too)
+    prefix: str  # login, create
+    token_type: str  # login, createaccount
+    requests_for: str  # amirequestsfor=...
+
+
+AUTH_ACTIONS = {
+    "login": AuthAction("clientlogin", "login", "login", "login"),
+    "create": AuthAction("createaccount", "create", "createaccount", "create"),
+}
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """Who a client is on the wiki (``meta=userinfo``), typed for pages to show."""
+
+    name: str
+    id: int = 0
+    anonymous: bool = False
+    groups: tuple[str, ...] = ()  # without the implicit "*" (everyone)
+    rights: tuple[str, ...] = ()
+    edit_count: int | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> "UserInfo":
+        """Parse ``query.userinfo``."""
+        if not isinstance(data, dict) or "name" not in data:
+            raise WikiResponseError("userinfo has no name")
+        edit_count = data.get("editcount")
+        return cls(
+            name=str(data["name"]),
+            id=int(data.get("id") or 0),
+            # formatversion=2 says "anon": true; an id of 0 means the same.
+            anonymous=bool(data.get("anon")) or not data.get("id"),
+            groups=tuple(str(g) for g in data.get("groups") or () if g != "*"),
+            rights=tuple(str(r) for r in data.get("rights") or ()),
+            edit_count=int(edit_count) if isinstance(edit_count, int) else None,
+        )
+
+
+class AuthManagerCalls:
+    """The AuthManager calls of ``WikiClient``, which supplies ``get`` and ``post``."""
+
+    get: Any
+    post: Any
+
+    def auth_info(self, action: AuthAction) -> tuple[str, AuthInfo]:
+        """The token and the fields for ``action``, in one request."""
+        data = self.get(
+            action="query",
+            meta="tokens|authmanagerinfo",
+            type=action.token_type,
+            amirequestsfor=action.requests_for,
+            amimessageformat="html",
+        )
+        try:
+            query = data["query"]
+            token = query["tokens"][f"{action.token_type}token"]
+            info = AuthInfo.from_api(query["authmanagerinfo"])
+        except (KeyError, TypeError) as exc:
+            raise WikiResponseError(f"authmanagerinfo answer lacks {exc}") from exc
+        return token, info
+
+    def token(self, token_type: str) -> str:
+        """A fresh token of one type."""
+        data = self.get(action="query", meta="tokens", type=token_type)
+        try:
+            return data["query"]["tokens"][f"{token_type}token"]
+        except (KeyError, TypeError) as exc:
+            raise WikiResponseError(f"tokens answer lacks {exc}") from exc
+
+    def begin(self, action: AuthAction, token: str, fields: dict[str, Any], *, requests: Iterable[str],
+              return_url: str, preserve_state: bool = False) -> tuple[AuthResult, str]:
+        """The first step of ``action``: the chosen requests' fields, and where a provider returns to.
+
+        ``preserve_state``: go on from what an earlier attempt left (a provider's
+        identity after RESTART).  Returns the result and the token that worked.
+        """
+        control = {f"{action.prefix}returnurl": return_url}
+        if requests:  # none named: every request the fields fill (an empty list would be none at all)
+            control[f"{action.prefix}requests"] = "|".join(requests)
+        if preserve_state:
+            control[f"{action.prefix}preservestate"] = "1"
+        return self.authenticate(action, token, {**fields, **control})
+
+    def continue_(self, action: AuthAction, token: str, fields: dict[str, Any]) -> tuple[AuthResult, str]:
+        """A later step of ``action``: a UI step's fields, or a provider's answer."""
+        return self.authenticate(action, token, {**fields, f"{action.prefix}continue": "1"})
+
+    def authenticate(
+        self, action: AuthAction, token: str, params: dict[str, Any]
+    ) -> tuple[AuthResult, str]:
+        """Post one step of clientlogin/createaccount/linkaccount (``begin``/``continue_`` add the prefixes).
+
+        ``params`` are the unprefixed field values plus prefixed control
+        parameters (``loginreturnurl``, ``logincontinue``...).  On ``badtoken``
+        (an expired wiki session) a fresh token is fetched and the step sent
+        once more: the wiki refused it before doing anything.  Returns the result
+        and the token that worked.
+        """
+        for attempt in (0, 1):
+            body = dict(params)
+            body[f"{action.prefix}token"] = token
+            body[f"{action.prefix}messageformat"] = "html"
+            try:
+                data = self.post(action=action.module, **body)
+                break
+            except BadToken:
+                if attempt:
+                    raise
+                token = self.token(action.token_type)
+        result = data.get(action.module)
+        return AuthResult.from_api(result), token
+
+    def whoami(self, *, props: str = "groups|rights") -> UserInfo:
+        """Who this client is on the wiki (``meta=userinfo``)."""
+        data = self.get(action="query", meta="userinfo", uiprop=props)
+        try:
+            return UserInfo.from_api(data["query"]["userinfo"])
+        except (KeyError, TypeError) as exc:
+            raise WikiResponseError(f"userinfo answer lacks {exc}") from exc
+
+    def logout(self) -> bool:
+        """End this client's wiki session (``action=logout``); False if it had already ended.
+
+        ``assert=user`` on the token: an expired session would otherwise be
+        handed an anonymous token and "log out" an anonymous visitor.
+        """
+        try:
+            data = self.get(action="query", meta="tokens", type="csrf", **{"assert": "user"})
+            token = data["query"]["tokens"]["csrftoken"]
+        except NotLoggedIn:
+            return False
+        except (KeyError, TypeError) as exc:
+            raise WikiResponseError(f"tokens answer lacks {exc}") from exc
+        self.post(action="logout", token=token)
+        return True
