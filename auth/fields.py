@@ -1,6 +1,9 @@
 """The wiki's field descriptions as WTForms forms, and the form's data back as API parameters.
 
-Adding a field type is one entry in ``FIELD_TYPES``.  Which fields are required
+Everything that differs by the wiki's field type is one ``FieldKind`` record in
+``FIELD_KINDS``: its WTForms field, the API parameters it sends, whether its
+value is shown again after a failure, whether it can be required, and the
+template macro that draws it.  Adding a field type is one entry.  Which fields are required
 depends on which provider the user chose (the plain submit button or a
 provider's own button), so that check lives in ``missing_required`` rather than
 in per-field validators.
@@ -26,7 +29,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.fields.core import UnboundField
 
-from wiki.authn import OPTIONAL, PRIMARY_REQUIRED, REQUIRED, AuthField, AuthRequest, merge_fields, required_field_names
+from wiki.authn import OPTIONAL, PRIMARY_REQUIRED, REQUIRED, AuthField, AuthRequest, merge_fields
 
 from .wiki_html import plain_text
 
@@ -60,20 +63,79 @@ def _kw(f: AuthField, hints: dict[str, str]) -> dict[str, Any]:
     return {"label": plain_text(f.label) or f.name, "name": f.name, "render_kw": dict(hints)}
 
 
-FIELD_TYPES: dict[str, Callable[[AuthField, dict[str, str]], UnboundField]] = {
-    "string": lambda f, h: StringField(**_kw(f, h), default=f.value),
+def _value(f: AuthField, field: Field | None) -> dict[str, Any]:
+    return {f.name: field.data or ""} if field is not None else {}
+
+
+def _wiki_value(f: AuthField, field: Field | None) -> dict[str, Any]:
+    # Hidden values are the wiki's own, not whatever came back from the browser.
+    return {f.name: f.value or ""}
+
+
+def _flag(f: AuthField, field: Field | None) -> dict[str, Any]:
+    # A checkbox or button counts as set when its key is present at all, so an
+    # unchecked one is left out.
+    return {f.name: "1"} if field is not None and field.data else {}
+
+
+def _list(f: AuthField, field: Field | None) -> dict[str, Any]:
+    # PHP reads name[] as a list; a bare repeated name keeps only the last.
+    return {f.name + "[]": list(field.data or [])} if field is not None else {}
+
+
+def _nothing(f: AuthField, field: Field | None) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class FieldKind:
+    """Everything about one of the wiki's field types that the app treats differently."""
+
+    make: Callable[[AuthField, dict[str, str]], UnboundField] | None  # None: text only, no input
+    params: Callable[[AuthField, Field | None], dict[str, Any]]  # what it sends to the wiki
+    macro: str  # the macro in templates/_fields.html that draws it
+    kept: bool = True  # shown again after a failure (a sensitive field never is)
+    can_be_required: bool = True  # null, button and hidden fields never block a submit
+    is_button: bool = False  # drawn with the form's buttons; pressing it chooses its request
+
+
+FIELD_KINDS: dict[str, FieldKind] = {
+    "string": FieldKind(lambda f, h: StringField(**_kw(f, h), default=f.value), _value, "text_input"),
     # PasswordField never renders its value back into the page.
-    "password": lambda f, h: PasswordField(**_kw(f, h)),
-    "hidden": lambda f, h: HiddenField(**_kw(f, h), default=f.value),
-    "select": lambda f, h: SelectField(**_kw(f, h), choices=_choices(f), default=f.value),
+    "password": FieldKind(lambda f, h: PasswordField(**_kw(f, h)), _value, "text_input", kept=False),
+    "hidden": FieldKind(lambda f, h: HiddenField(**_kw(f, h), default=f.value), _wiki_value, "hidden",
+                        kept=False, can_be_required=False),
+    "select": FieldKind(lambda f, h: SelectField(**_kw(f, h), choices=_choices(f), default=f.value),
+                        _value, "select"),
     # Checkboxes: clearer than a multi-select list box, and no Ctrl-click needed.
-    "multiselect": lambda f, h: SelectMultipleField(
-        **_kw(f, h), choices=_choices(f), widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
-    ),
-    "checkbox": lambda f, h: BooleanField(**_kw(f, h), default=bool(f.value)),
-    "button": lambda f, h: SubmitField(**_kw(f, h)),
-    # "null" fields are text only (a captcha's question or image): no input.
+    "multiselect": FieldKind(lambda f, h: SelectMultipleField(
+        **_kw(f, h), choices=_choices(f), widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()),
+        _list, "multiselect"),
+    "checkbox": FieldKind(lambda f, h: BooleanField(**_kw(f, h), default=bool(f.value)), _flag, "checkbox"),
+    "button": FieldKind(lambda f, h: SubmitField(**_kw(f, h)), _flag, "button", kept=False,
+                        can_be_required=False, is_button=True),
+    # Text only (a captcha's question or image): no input.
+    "null": FieldKind(None, _nothing, "info", kept=False, can_be_required=False),
 }
+# A type this app does not know: said so in the page, never sent.
+UNKNOWN_KIND = FieldKind(None, _nothing, "unknown", kept=False, can_be_required=False)
+# The types that have an input (the form field each makes).
+FIELD_TYPES = {name: kind.make for name, kind in FIELD_KINDS.items() if kind.make is not None}
+
+
+def kind_of(f: AuthField) -> FieldKind:
+    """The record for this field's type."""
+    return FIELD_KINDS.get(f.type, UNKNOWN_KIND)
+
+
+def required_field_names(requests: list[AuthRequest]) -> set[str]:
+    """Fields that must be filled in for these requests to be sent, as MediaWiki merges them.
+
+    The wiki silently drops a request whose required field is missing (an
+    unchecked required checkbox included), so the form checks these first and
+    says which field is empty.
+    """
+    return {f.name for f in merge_fields(requests) if not f.optional and kind_of(f).can_be_required}
 
 
 class AuthForm(FlaskForm):
@@ -90,6 +152,25 @@ class FieldView:
     field: Field | None  # None for text-only ("null") fields and unknown types
     required: bool
 
+    @property
+    def kind(self) -> FieldKind:
+        return kind_of(self.auth)
+
+    def input_attrs(self, *, with_help: bool = True) -> dict[str, Any]:
+        """The input's id, what describes it (its help, its error), and whether it is required."""
+        field_id = f"wl-field-{self.auth.name}"
+        errors = bool(self.field is not None and self.field.errors)
+        described = [field_id + "-help"] if with_help and self.auth.help else []
+        described += [field_id + "-error"] if errors else []
+        attrs: dict[str, Any] = {"id": field_id}
+        if described:
+            attrs["aria-describedby"] = " ".join(described)
+        if errors:
+            attrs["aria-invalid"] = "true"
+        if self.required:
+            attrs.update({"required": True, "aria-required": "true"})
+        return attrs
+
 
 @dataclass
 class BuiltForm:
@@ -102,7 +183,7 @@ class BuiltForm:
 
     @property
     def buttons(self) -> list[FieldView]:
-        return [v for v in self.fields if v.auth.type == "button"]
+        return [v for v in self.fields if v.kind.is_button]
 
     def pressed_button(self) -> str | None:
         """The provider button the user pressed, if any."""
@@ -156,30 +237,11 @@ class BuiltForm:
         return found
 
     def api_params(self) -> dict[str, Any]:
-        """The chosen requests' fields as the wiki's API wants them.
-
-        A checkbox or button counts as set when its key is present at all, so
-        an unchecked one is left out.  Hidden values are the wiki's own, not what
-        came back from the browser.
-        """
+        """The chosen requests' fields as the wiki's API wants them (each kind says how)."""
         params: dict[str, Any] = {}
         for req in self.chosen_requests():
             for f in req.fields:
-                field = self.form.by_name.get(f.name)
-                if f.type == "null":
-                    continue
-                if f.type == "hidden":
-                    params[f.name] = f.value or ""
-                elif field is None:
-                    continue
-                elif f.type in ("checkbox", "button"):
-                    if field.data:
-                        params[f.name] = "1"
-                elif f.type == "multiselect":
-                    # PHP reads name[] as a list; a bare repeated name keeps only the last.
-                    params[f.name + "[]"] = list(field.data or [])
-                else:
-                    params[f.name] = field.data or ""
+                params.update(kind_of(f).params(f, self.form.by_name.get(f.name)))
         return params
 
     def forget_secrets(self) -> None:
@@ -194,7 +256,7 @@ class BuiltForm:
         kept: dict[str, Any] = {}
         for view in self.fields:
             f = view.auth
-            if view.field is None or f.sensitive or f.type in ("password", "hidden", "button", "null"):
+            if view.field is None or f.sensitive or not view.kind.kept:
                 continue
             if view.field.data not in (None, "", [], False):
                 kept[f.name] = view.field.data
@@ -251,7 +313,7 @@ def _form_class(
     attrs: dict[str, Any] = {}
     attr_of: dict[str, str] = {}
     for i, f in enumerate(merged):
-        make = FIELD_TYPES.get(f.type)
+        make = kind_of(f).make
         if make is None:
             continue
         attr = f"wiki_{i}"

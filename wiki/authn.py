@@ -10,13 +10,24 @@ rebuilds the merged view exactly as ``AuthenticationRequest::mergeFieldInfo`` do
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from .errors import WikiResponseError
 
-# The statuses of AuthenticationResponse (includes/auth/AuthenticationResponse.php).
-PASS, FAIL, UI, REDIRECT, RESTART = "PASS", "FAIL", "UI", "REDIRECT", "RESTART"
-STATUSES = frozenset({PASS, FAIL, UI, REDIRECT, RESTART})
+class AuthStatus(StrEnum):
+    """The statuses of AuthenticationResponse (includes/auth/AuthenticationResponse.php)."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    UI = "UI"
+    REDIRECT = "REDIRECT"
+    RESTART = "RESTART"
+
+
+PASS, FAIL, UI, REDIRECT, RESTART = AuthStatus
+# What AuthResult accepts from the wire; anything else is a WikiResponseError.
+STATUSES = frozenset(AuthStatus)
 
 OPTIONAL, REQUIRED, PRIMARY_REQUIRED = "optional", "required", "primary-required"
 
@@ -154,16 +165,6 @@ def merge_fields(requests: list[AuthRequest]) -> list[AuthField]:
     return list(merged.values())
 
 
-def required_field_names(requests: list[AuthRequest]) -> set[str]:
-    """Names of the fields the wiki needs for *these* requests to be used at all.
-
-    The wiki silently drops a request whose required field is missing (an
-    unchecked required checkbox included), so the form checks these first and
-    says which field is empty.  Which fields count follows MediaWiki's own merge.
-    """
-    return {f.name for f in merge_fields(requests) if not f.optional and f.type not in ("null", "button", "hidden")}
-
-
 @dataclass(frozen=True)
 class AuthInfo:
     """authmanagerinfo: what the wiki will ask, plus a few flags."""
@@ -208,7 +209,7 @@ class AuthResult:
         if not isinstance(data, dict):
             raise WikiResponseError("the wiki's answer has no result")
         status = data.get("status")
-        if status not in STATUSES:
+        if not isinstance(status, str) or status not in STATUSES:
             raise WikiResponseError(f"the wiki answered with an unknown status {status!r}")
         raw_requests = data.get("requests") or []
         if not isinstance(raw_requests, list):
