@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 WIKI_PORT ?= 8080
+# MediaWiki branch for `make run` (1.39 or 1.43; empty: the host's package).
+MW ?=
 # Debian packages: a real MediaWiki (the host's LTS: 1.39 on Debian 12, 1.43 on
 # Debian 13) and PHP for it, debootstrap for the other LTS's Debian root,
 # Chromium for the browser tests, Redis for the multi-process tests.
@@ -37,7 +39,7 @@ mw-root: system-deps
 
 # A local real MediaWiki with demo users (unless WIKI_API_URL is set), and the app.
 run: deps
-	@$(PY) -m tests.devstack --port $(PORT) --wiki-port $(WIKI_PORT)
+	@$(PY) -m tests.devstack --port $(PORT) --wiki-port $(WIKI_PORT) $(if $(MW),--mw $(MW))
 
 # The whole suite: unit tests, and the real-MediaWiki integration and Chromium UI
 # tests against both MediaWiki LTS versions.
@@ -51,4 +53,4 @@ bench: deps
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .devwiki instance .pytest_cache artifacts
+	rm -rf $(VENV) .devwiki .devwiki-mw* instance .pytest_cache artifacts
