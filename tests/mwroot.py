@@ -94,10 +94,10 @@ def root_path(suite: str) -> Path:
 
 # --- the host's mirror ----------------------------------------------------------------
 
-def _apt_entries(sources: tuple[Path, ...] = APT_SOURCES) -> list[tuple[list[str], list[str]]]:
+def _apt_entries(sources: tuple[Path, ...] | None = None) -> list[tuple[list[str], list[str]]]:
     """(URIs, suites) of every enabled ``deb`` entry in the host's apt sources."""
     files: list[Path] = []
-    for path in sources:
+    for path in sources or APT_SOURCES:
         if path.is_dir():
             files += sorted(p for p in path.iterdir() if p.suffix in (".sources", ".list"))
         elif path.is_file():
