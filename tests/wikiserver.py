@@ -181,6 +181,10 @@ def get_mediawiki(version: str | None = None) -> MediaWiki:
 
 @lru_cache(maxsize=None)
 def _root_mediawiki(suite: str) -> MediaWiki:
+    if os.geteuid() != 0:
+        # unshare --mount and chroot, for every wiki of the root.
+        raise WikiError(f"MediaWiki {mwroot.SUITE_MW_VERSION[suite]} runs in a Debian {suite} "
+                        f"root, which needs root (chroot)")
     try:
         root = mwroot.ensure_root(suite)
     except mwroot.RootError as exc:
