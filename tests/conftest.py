@@ -224,10 +224,24 @@ def new_page(browser):
         ctx.close()
 
 
+_screenshot_dir = SCREENSHOTS
+
+
+@pytest.fixture(autouse=True)
+def _screenshots_by_version(request) -> Iterator[None]:
+    """A test with a wiki saves its screenshots in artifacts/screenshots/mwVERSION/."""
+    global _screenshot_dir
+    callspec = getattr(request.node, "callspec", None)
+    version = callspec.params.get("mw_version") if callspec else None
+    _screenshot_dir = SCREENSHOTS / f"mw{version}" if version else SCREENSHOTS
+    yield
+    _screenshot_dir = SCREENSHOTS
+
+
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots/ (look at them)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save a full-page screenshot under artifacts/screenshots/mwVERSION/ (look at them)."""
+    _screenshot_dir.mkdir(parents=True, exist_ok=True)
+    path = _screenshot_dir / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 
