@@ -8,8 +8,9 @@ WIKI_PORT ?= 8080
 MW ?=
 # Debian packages: a real MediaWiki (the host's LTS: 1.39 on Debian 12, 1.43 on
 # Debian 13) and PHP for it, debootstrap for the other LTS's Debian root,
-# Chromium for the browser tests, Redis for the multi-process tests.
-APT_PACKAGES := mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml debootstrap chromium redis-server
+# Chromium for the browser tests, Redis for the multi-process tests, and
+# python3-venv for the virtualenv (python3 -m venv needs it on Debian).
+APT_PACKAGES := mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml debootstrap chromium redis-server python3-venv
 
 .PHONY: deps system-deps venv mw-root run test test-fast bench clean
 
