@@ -4,11 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 WIKI_PORT ?= 8080
-# Debian packages: a real MediaWiki (1.39 LTS) and PHP for it, Chromium for the
-# browser tests, Redis for the multi-process tests.
-APT_PACKAGES := mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml chromium redis-server
+# MediaWiki branch for `make run` (1.39 or 1.43; empty: the host's package).
+MW ?=
+# Debian packages: a real MediaWiki (the host's LTS: 1.39 on Debian 12, 1.43 on
+# Debian 13) and PHP for it, debootstrap for the other LTS's Debian root,
+# Chromium for the browser tests, Redis for the multi-process tests, and
+# python3-venv for the virtualenv (python3 -m venv needs it on Debian).
+APT_PACKAGES := mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml debootstrap chromium redis-server python3-venv
 
-.PHONY: deps system-deps venv run test test-fast bench clean
+.PHONY: deps system-deps venv mw-root run test test-fast bench clean
 
 deps: system-deps venv
 
@@ -28,19 +32,26 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# The other MediaWiki LTS: a Debian root of the other suite (trixie's 1.43 on
+# Debian 12, bookworm's 1.39 on Debian 13), built once (about 2-4 minutes) and
+# cached in /var/cache/wiki-login/ (tests/mwroot.py). Standard library only.
+mw-root: system-deps
+	@python3 -m tests.mwroot
+
 # A local real MediaWiki with demo users (unless WIKI_API_URL is set), and the app.
 run: deps
-	@$(PY) -m tests.devstack --port $(PORT) --wiki-port $(WIKI_PORT)
+	@$(PY) -m tests.devstack --port $(PORT) --wiki-port $(WIKI_PORT) $(if $(MW),--mw $(MW))
 
-# The whole suite: unit tests, real-MediaWiki integration tests, Chromium UI tests.
-test: deps
+# The whole suite: unit tests, and the real-MediaWiki integration and Chromium UI
+# tests against both MediaWiki LTS versions.
+test: deps mw-root
 	$(PY) -m pytest -ra
 
-test-fast: venv
+test-fast: venv mw-root
 	$(PY) -m pytest -ra -m "not slow"
 
 bench: deps
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .devwiki instance .pytest_cache artifacts
+	rm -rf $(VENV) .devwiki .devwiki-mw* instance .pytest_cache artifacts

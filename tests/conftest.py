@@ -2,10 +2,21 @@
 
 The wikis are session-scoped (a fresh one installs and starts in seconds); the
 app is made fresh for each test with its own session store.
+
+Every wiki runs in both MediaWiki LTS versions (tests.wikiserver.mediawiki_versions():
+the host's package and the other Debian suite's root): each wiki fixture
+depends on the session-scoped, parametrised ``mw_version``, so every test that
+uses a wiki runs once per version, with an id like ``test_x[mw1.43]``.  Tests
+without a wiki (mocked) run once.  pytest runs all tests of one version before
+the other's (it groups by session-scoped parameters), and when ``mw_version``
+changes it tears down every fixture that depends on it first, so only one
+version's wikis run at a time.  ``MW_VERSIONS=1.43`` (comma-separated) runs
+only those versions, for a quick look while developing; ``make test`` runs both.
 """
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
 import threading
@@ -18,7 +29,7 @@ from werkzeug.serving import make_server
 import wiki.client as wiki_client_module
 from app import create_app
 from tests.responses_bridge import bridged
-from tests.wikiserver import USERS, WikiServer, start_wiki
+from tests.wikiserver import USERS, WikiServer, mediawiki_versions, start_wiki
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -41,8 +52,29 @@ def _responses_reach_the_wiki_client() -> Iterator[None]:
 
 # --- wikis ------------------------------------------------------------------------------
 
-def _wiki(name: str, **options: Any) -> Iterator[WikiServer]:
-    server = start_wiki(name, **options)
+def _mw_versions() -> list[str]:
+    versions = mediawiki_versions()
+    wanted = os.environ.get("MW_VERSIONS")
+    if wanted:
+        unknown = set(wanted.split(",")) - set(versions)
+        if unknown:
+            raise pytest.UsageError(f"MW_VERSIONS: {', '.join(sorted(unknown))} not among {versions}")
+        versions = [v for v in versions if v in wanted.split(",")]
+    return versions
+
+
+@pytest.fixture(scope="session", params=_mw_versions(), ids=lambda v: f"mw{v}")
+def mw_version(request) -> str:
+    """The MediaWiki branch of this run of the test: ``"1.39"`` or ``"1.43"``.
+
+    Every wiki fixture, here and in test modules, takes it and passes it to
+    start_wiki(mw_version=...).
+    """
+    return request.param
+
+
+def _wiki(name: str, mw_version: str, **options: Any) -> Iterator[WikiServer]:
+    server = start_wiki(name, mw_version=mw_version, **options)
     try:
         yield server
     finally:
@@ -50,33 +82,34 @@ def _wiki(name: str, **options: Any) -> Iterator[WikiServer]:
 
 
 @pytest.fixture(scope="session")
-def wiki() -> Iterator[WikiServer]:
+def wiki(mw_version) -> Iterator[WikiServer]:
     """A plain wiki: password login only. Users: tests.wikiserver.USERS."""
-    yield from _wiki("plain")
+    yield from _wiki("plain", mw_version)
 
 
 @pytest.fixture(scope="session")
-def captcha_wiki() -> Iterator[WikiServer]:
+def captcha_wiki(mw_version) -> Iterator[WikiServer]:
     """ConfirmEdit's QuestyCaptcha on every login."""
-    yield from _wiki("captcha", captcha="always")
+    yield from _wiki("captcha", mw_version, captcha="always")
 
 
 @pytest.fixture(scope="session")
-def oath_wiki() -> Iterator[WikiServer]:
+def oath_wiki(mw_version) -> Iterator[WikiServer]:
     """OATHAuth; Carol (tests.wikiserver.TOTP_USERS) has TOTP."""
-    yield from _wiki("oath", oath=True)
+    yield from _wiki("oath", mw_version, oath=True)
 
 
 @pytest.fixture(scope="session")
-def idp_wiki() -> Iterator[WikiServer]:
+def idp_wiki(mw_version) -> Iterator[WikiServer]:
     """The TestIdP provider (REDIRECT/RESTART) beside passwords, plus OATHAuth for Carol."""
-    yield from _wiki("idp", testidp=True, oath=True)
+    yield from _wiki("idp", mw_version, testidp=True, oath=True)
 
 
 @pytest.fixture(scope="session")
-def idp_post_wiki() -> Iterator[WikiServer]:
+def idp_post_wiki(mw_version) -> Iterator[WikiServer]:
     """TestIdP answering with an auto-submitted form POST (response_mode=form_post)."""
-    yield from _wiki("idp-post", testidp=True, extra_settings="$wgTestIdPResponseMode = 'form_post';")
+    yield from _wiki("idp-post", mw_version, testidp=True,
+                     extra_settings="$wgTestIdPResponseMode = 'form_post';")
 
 
 # The provider's name, as a wiki's administrators could set it (MediaWiki:Testidp-provider):
@@ -85,7 +118,7 @@ EVIL_PROVIDER_NAME = """
 $wgHooks['MessagesPreLoad'][] = static function ( $title, &$message, $code ) {
     if ( str_starts_with( $title, 'Testidp-provider' ) ) {
         $message = <<<'EOT'
-<img src="/resources/assets/poweredby_mediawiki_88x31.png"><a class="cdx-button cdx-button--action-progressive" href="https://evil.example/">Continue</a>
+<img src="/resources/assets/wiki.png"><a class="cdx-button cdx-button--action-progressive" href="https://evil.example/">Continue</a>
 EOT;
     }
 };
@@ -93,9 +126,9 @@ EOT;
 
 
 @pytest.fixture(scope="session")
-def evil_idp_wiki() -> Iterator[WikiServer]:
+def evil_idp_wiki(mw_version) -> Iterator[WikiServer]:
     """TestIdP whose name (an interface message) is markup that the wiki escapes."""
-    yield from _wiki("idp-evil", testidp=True, extra_settings=EVIL_PROVIDER_NAME)
+    yield from _wiki("idp-evil", mw_version, testidp=True, extra_settings=EVIL_PROVIDER_NAME)
 
 
 # Web requests only (php -S): the maintenance scripts still create the test users with passwords.
@@ -108,9 +141,9 @@ if ( PHP_SAPI === 'cli-server' ) {
 
 
 @pytest.fixture(scope="session")
-def login_only_wiki() -> Iterator[WikiServer]:
+def login_only_wiki(mw_version) -> Iterator[WikiServer]:
     """Passwords log in but cannot create accounts: the wiki says cancreateaccounts=false."""
-    yield from _wiki("login-only", extra_settings=NO_ACCOUNT_CREATION)
+    yield from _wiki("login-only", mw_version, extra_settings=NO_ACCOUNT_CREATION)
 
 
 # --- the app --------------------------------------------------------------------------
@@ -210,10 +243,24 @@ def new_page(browser):
         ctx.close()
 
 
+_screenshot_dir = SCREENSHOTS
+
+
+@pytest.fixture(autouse=True)
+def _screenshots_by_version(request) -> Iterator[None]:
+    """A test with a wiki saves its screenshots in artifacts/screenshots/mwVERSION/."""
+    global _screenshot_dir
+    callspec = getattr(request.node, "callspec", None)
+    version = callspec.params.get("mw_version") if callspec else None
+    _screenshot_dir = SCREENSHOTS / f"mw{version}" if version else SCREENSHOTS
+    yield
+    _screenshot_dir = SCREENSHOTS
+
+
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots/ (look at them)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save a full-page screenshot under artifacts/screenshots/mwVERSION/ (look at them)."""
+    _screenshot_dir.mkdir(parents=True, exist_ok=True)
+    path = _screenshot_dir / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 

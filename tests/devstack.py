@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--wiki-port", type=int, default=8080)
-    parser.add_argument("--wiki-dir", default=str(ROOT / ".devwiki"))
+    parser.add_argument("--wiki-dir", default=None,
+                        help="default .devwiki (the host's MediaWiki) or .devwiki-mwVERSION")
+    parser.add_argument("--mw", metavar="VERSION",
+                        help="MediaWiki branch of the local wiki, 1.39 or 1.43 (default: the host's)")
     args = parser.parse_args(argv)
 
     server = None
@@ -39,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         from tests.wikiserver import open_dev_wiki, print_banner
 
         testidp = (ROOT / "tests" / "mediawiki" / "TestIdP" / "settings.php").exists()
-        server, reused = open_dev_wiki(Path(args.wiki_dir), port=args.wiki_port,
-                                       captcha="badlogin", oath=True, testidp=testidp)
+        wiki_dir = args.wiki_dir or str(ROOT / (f".devwiki-mw{args.mw}" if args.mw else ".devwiki"))
+        server, reused = open_dev_wiki(Path(wiki_dir), port=args.wiki_port, captcha="badlogin",
+                                       oath=True, testidp=testidp, mw_version=args.mw)
         os.environ["WIKI_API_URL"] = server.api_url
         print_banner(server, reused)
     os.environ["SECRET_KEY"] = secret_key()
@@ -54,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         from app import create_app
 
         app = create_app()
-        print(f"\nwiki-login for {os.environ['WIKI_API_URL']}\n  open {os.environ['PUBLIC_URL']}\n", flush=True)
+        on = f" ({server.mw})" if server is not None else ""
+        print(f"\nwiki-login for {os.environ['WIKI_API_URL']}{on}\n  open {os.environ['PUBLIC_URL']}\n",
+              flush=True)
         app.run(host="127.0.0.1", port=args.port, threaded=True, use_reloader=False)
     except KeyboardInterrupt:
         pass

@@ -21,8 +21,8 @@ from tests.wikiserver import CAPTCHA_QUESTION, WikiServer, start_wiki
 TRUST_THE_FRONT_END = "$wgCdnServersNoPurge = [ '127.0.0.1' ];"
 
 
-def _wiki(name: str, settings: str) -> Iterator[WikiServer]:
-    server = start_wiki(name, captcha="badlogin", extra_settings=settings)
+def _wiki(name: str, mw_version: str, settings: str) -> Iterator[WikiServer]:
+    server = start_wiki(name, mw_version=mw_version, captcha="badlogin", extra_settings=settings)
     try:
         yield server
     finally:
@@ -30,15 +30,15 @@ def _wiki(name: str, settings: str) -> Iterator[WikiServer]:
 
 
 @pytest.fixture(scope="module")
-def trusting_wiki() -> Iterator[WikiServer]:
+def trusting_wiki(mw_version) -> Iterator[WikiServer]:
     """ConfirmEdit's captcha after 3 bad logins from one address; trusts 127.0.0.1 as a proxy."""
-    yield from _wiki("trusting", TRUST_THE_FRONT_END)
+    yield from _wiki("trusting", mw_version, TRUST_THE_FRONT_END)
 
 
 @pytest.fixture(scope="module")
-def untrusting_wiki() -> Iterator[WikiServer]:
+def untrusting_wiki(mw_version) -> Iterator[WikiServer]:
     """The same, with MediaWiki's default: X-Forwarded-For is nobody's word."""
-    yield from _wiki("untrusting", "")
+    yield from _wiki("untrusting", mw_version, "")
 
 
 def user_behind_proxy(app, address: str) -> AuthActions:
@@ -58,7 +58,8 @@ def shows_captcha(user: AuthActions) -> bool:
     ("untrusting_wiki", True, 1, False),  # the wiki must trust the app, or it ignores the header
 ])
 def test_one_users_bad_logins_bring_a_captcha_to_others_only_without_forwarding(
-        wiki_name, forward, trusted_proxies, separate, make_app, request):
+        wiki_name, forward, trusted_proxies, separate, make_app, request, mw_version):
+    # mw_version named here: a fixture got by name alone would not parametrise the test.
     wiki: WikiServer = request.getfixturevalue(wiki_name)
     wiki.reset_login_throttles()
     try:

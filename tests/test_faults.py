@@ -13,9 +13,9 @@ from tests.wikiserver import TOTP_USERS, USERS, start_wiki
 
 
 @pytest.fixture(scope="module")
-def fault_wiki():
+def fault_wiki(mw_version):
     """A wiki of its own, to stop, slow down and make read-only without disturbing others."""
-    server = start_wiki("faults")
+    server = start_wiki("faults", mw_version=mw_version)
     yield server
     server.close()
 

@@ -33,8 +33,8 @@ def secret_of(i: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def crowd_wiki():
-    server = start_wiki("load", oath=True, workers=16)
+def crowd_wiki(mw_version):
+    server = start_wiki("load", mw_version=mw_version, oath=True, workers=16)
     for i in range(USERS):
         server.create_user(user_name(i), PASSWORD)
         if i % TWO_FACTOR_EVERY == 0:

@@ -205,7 +205,7 @@ def test_a_cross_site_restart_link_does_not_reset_a_two_factor_step(oath_wiki, m
 
 # --- 5. text the wiki escaped stays text ----------------------------------------------------
 
-EVIL_NAME = ('<img src="/resources/assets/poweredby_mediawiki_88x31.png">'
+EVIL_NAME = ('<img src="/resources/assets/wiki.png">'
              '<a class="cdx-button cdx-button--action-progressive" href="https://evil.example/">Continue</a>')
 
 
@@ -244,7 +244,7 @@ def test_a_fail_without_a_message_shows_its_code_as_text(make_app):
 
 # --- hardening ------------------------------------------------------------------------------
 
-def _signed_captcha_src(app, client, path="/resources/assets/poweredby_mediawiki_88x31.png"):
+def _signed_captcha_src(app, client, path="/resources/assets/wiki.png"):
     from auth.wiki_html import image_url
 
     client.get("/login")

@@ -34,15 +34,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def wiki():
-    server = start_wiki("idp", testidp=True)
+def wiki(mw_version):
+    server = start_wiki("idp", mw_version=mw_version, testidp=True)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def wiki2fa():
-    server = start_wiki("idp2fa", testidp=True, oath=True)
+def wiki2fa(mw_version):
+    server = start_wiki("idp2fa", mw_version=mw_version, testidp=True, oath=True)
     yield server
     server.stop()
 

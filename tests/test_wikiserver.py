@@ -27,9 +27,9 @@ DATA_DIR = Path(__file__).parent / "data"
 RETURN_URL = "http://127.0.0.1:5000/login/return"
 
 
-def capture(name, data):
-    """Save an API response as tests/data/mw139_<name>.json (see module docstring)."""
-    path = DATA_DIR / f"mw139_{name}.json"
+def capture(name, data, wiki):
+    """Save an API response as tests/data/mw139_<name>.json (mw143_ from 1.43; see module docstring)."""
+    path = DATA_DIR / f"mw{wiki.mw_version.replace('.', '')}_{name}.json"
     if os.environ.get("UPDATE_WIKI_FIXTURES") == "1":
         DATA_DIR.mkdir(exist_ok=True)
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
@@ -76,14 +76,14 @@ class Api:
 # Own module-scoped wikis rather than conftest's shared ones: these tests
 # restart them, make them read-only and delete their sessions.
 @pytest.fixture(scope="module")
-def plain_wiki():
-    with start_wiki("plain") as wiki:
+def plain_wiki(mw_version):
+    with start_wiki("plain", mw_version=mw_version) as wiki:
         yield wiki
 
 
 @pytest.fixture(scope="module")
-def oath_captcha_wiki():
-    with start_wiki("oath", oath=True, captcha="always") as wiki:
+def oath_captcha_wiki(mw_version):
+    with start_wiki("oath", mw_version=mw_version, oath=True, captcha="always") as wiki:
         yield wiki
 
 
@@ -93,9 +93,12 @@ def captcha_fields(api):
     return {"captchaId": fields["captchaId"]["value"], "captchaWord": CAPTCHA_ANSWER}
 
 
-def test_siteinfo(plain_wiki):
+def test_siteinfo(plain_wiki, mw_version):
     general = Api(plain_wiki).get(action="query", meta="siteinfo")["query"]["general"]
-    assert general["generator"] == "MediaWiki 1.39.17"
+    # The version the harness installed (the host's package, or the root's).
+    assert general["generator"] == f"MediaWiki {plain_wiki.mw.version}"
+    assert plain_wiki.mw.version.startswith(mw_version + ".")
+    assert plain_wiki.mw_version == mw_version
     assert general["server"] == plain_wiki.base_url
 
 
@@ -112,11 +115,11 @@ def test_router_serves_mediawiki_and_test_pages(plain_wiki):
 def test_password_login(plain_wiki):
     api = Api(plain_wiki)
     info = api.authmanagerinfo()
-    capture("authmanagerinfo_login_plain", info)
+    capture("authmanagerinfo_login_plain", info, plain_wiki)
     assert "captchaId" not in info["query"]["authmanagerinfo"]["fields"]
 
     result = api.start_login("Alice", USERS["Alice"])
-    capture("clientlogin_pass", result)
+    capture("clientlogin_pass", result, plain_wiki)
     assert result["clientlogin"] == {"status": "PASS", "username": "Alice"}
     assert api.userinfo()["name"] == "Alice"
 
@@ -124,7 +127,7 @@ def test_password_login(plain_wiki):
 def test_wrong_password_fails(plain_wiki):
     api = Api(plain_wiki)
     result = api.start_login("Bob", "not-the-password", loginmessageformat="html")
-    capture("clientlogin_fail_wrongpassword_html", result)
+    capture("clientlogin_fail_wrongpassword_html", result, plain_wiki)
     assert result["clientlogin"]["status"] == "FAIL"
     assert result["clientlogin"]["messagecode"] == "wrongpassword"
     plain_wiki.reset_login_throttles()
@@ -133,7 +136,7 @@ def test_wrong_password_fails(plain_wiki):
 def test_missing_returnurl_is_an_api_error(plain_wiki):
     api = Api(plain_wiki)
     result = api.clientlogin(username="Alice", password=USERS["Alice"])
-    capture("clientlogin_error_missingparam", result)
+    capture("clientlogin_error_missingparam", result, plain_wiki)
     assert result["error"]["code"] == "missingparam"
 
 
@@ -145,7 +148,7 @@ def test_read_only(plain_wiki):
         assert general["readonly"] is True
         assert general["readonlyreason"] == "Database maintenance"
         result = api.start_login("Alice", USERS["Alice"])
-        capture("clientlogin_error_readonly", result)
+        capture("clientlogin_error_readonly", result, plain_wiki)
         assert result["error"]["code"] == "readonly"
     finally:
         plain_wiki.set_read_only(None)
@@ -201,13 +204,13 @@ def test_restart_keeps_data_and_sessions(plain_wiki):
 def test_captcha_always_shown(oath_captcha_wiki):
     api = Api(oath_captcha_wiki)
     info = api.authmanagerinfo()
-    capture("authmanagerinfo_login_captcha", info)
+    capture("authmanagerinfo_login_captcha", info, oath_captcha_wiki)
     fields = info["query"]["authmanagerinfo"]["fields"]
     assert {"captchaId", "captchaInfo", "captchaWord"} <= fields.keys()
     assert fields["captchaInfo"]["value"] == CAPTCHA_QUESTION
     # Labels are wikitext by default; the app wants HTML.
     html = Api(oath_captcha_wiki).authmanagerinfo(amimessageformat="html")
-    capture("authmanagerinfo_login_captcha_html", html)
+    capture("authmanagerinfo_login_captcha_html", html, oath_captcha_wiki)
     assert "<a " in html["query"]["authmanagerinfo"]["fields"]["captchaInfo"]["label"]
 
 
@@ -216,7 +219,7 @@ def test_wrong_captcha_fails(oath_captcha_wiki):
     fields = captcha_fields(api)
     fields["captchaWord"] = "41"
     result = api.start_login("Alice", USERS["Alice"], loginmessageformat="html", **fields)
-    capture("clientlogin_fail_captcha_html", result)
+    capture("clientlogin_fail_captcha_html", result, oath_captcha_wiki)
     assert result["clientlogin"]["status"] == "FAIL"
     # ConfirmEdit deliberately does not say whether password or captcha was wrong.
     assert result["clientlogin"]["messagecode"] == "wrongpassword"
@@ -233,15 +236,16 @@ def test_totp_login(oath_captcha_wiki):
     password, _ = TOTP_USERS["Carol"]
     api = Api(oath_captcha_wiki)
     ui = api.start_login("Carol", password, **captcha_fields(api))
-    capture("clientlogin_ui_oath", ui)
+    capture("clientlogin_ui_oath", ui, oath_captcha_wiki)
     assert ui["clientlogin"]["status"] == "UI"
     assert ui["clientlogin"]["messagecode"] == "oathauth-auth-ui"
     (req,) = ui["clientlogin"]["requests"]
     assert "OATHToken" in req["fields"]
-    capture("authmanagerinfo_login_continue_oath", api.authmanagerinfo("login-continue"))
+    capture("authmanagerinfo_login_continue_oath", api.authmanagerinfo("login-continue"),
+            oath_captcha_wiki)
 
     wrong = api.clientlogin(OATHToken="000000", logincontinue=1, loginmessageformat="html")
-    capture("clientlogin_ui_oath_wrong_code_html", wrong)
+    capture("clientlogin_ui_oath_wrong_code_html", wrong, oath_captcha_wiki)
     assert wrong["clientlogin"]["status"] == "UI"
     assert wrong["clientlogin"]["messagecode"] == "oathauth-login-failed"
 
@@ -256,8 +260,8 @@ def test_totp_login(oath_captcha_wiki):
     assert result["clientlogin"]["status"] == "PASS"
 
 
-def test_captcha_after_bad_logins():
-    with start_wiki("badlogin", captcha="badlogin") as wiki:
+def test_captcha_after_bad_logins(mw_version):
+    with start_wiki("badlogin", mw_version=mw_version, captcha="badlogin") as wiki:
         api = Api(wiki)
 
         def captcha_shown():

@@ -1,20 +1,33 @@
-"""Real MediaWiki 1.39 test servers for wiki-login.
+"""Real MediaWiki test servers for wiki-login: the two LTS versions Debian ships.
 
-Each wiki is a fresh SQLite install of the Debian ``mediawiki`` package, served
+Each wiki is a fresh SQLite install of a Debian ``mediawiki`` package, served
 by ``php -S`` from /usr/share/mediawiki with its own LocalSettings.php in a
 temporary directory (selected through the ``MW_CONFIG_FILE`` environment
 variable, so /usr/share/mediawiki itself is never modified).
+
+Two MediaWikis can be served (:func:`mediawiki_versions`):
+
+- the host's own package (Debian 12 bookworm: 1.39; Debian 13 trixie: 1.43);
+- the other LTS, from a Debian root of the other suite (tests/mwroot.py, cached
+  in /var/cache/wiki-login/, built on first use).  Its php -S and maintenance
+  scripts run chrooted into that root, in a private mount namespace where the
+  wiki's directory is bind-mounted at ``/srv/wiki-login/wiki`` and
+  tests/mediawiki (router, TestIdP, enableTOTP.php) read-only at
+  ``/srv/wiki-login/mediawiki``.  The mounts exist only in that namespace:
+  they end with the wiki's processes and never show in the host's mount table.
 
 Library use::
 
     from tests.wikiserver import start_wiki, USERS, TOTP_USERS
 
-    with start_wiki("plain") as wiki:
+    with start_wiki("plain") as wiki:                      # the host's MediaWiki
         requests.get(wiki.api_url, params={"action": "query", "meta": "siteinfo"})
+    with start_wiki("plain", mw_version="1.43") as wiki:   # wiki.mw_version == "1.43"
+        ...
 
 Command line (used by ``make run``)::
 
-    python -m tests.wikiserver --port 8080 --dir .devwiki --oath --captcha badlogin
+    python -m tests.wikiserver --port 8080 --dir .devwiki --oath --captcha badlogin [--mw 1.43]
 """
 
 from __future__ import annotations
@@ -34,10 +47,15 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-MW_DIR = Path("/usr/share/mediawiki")
+from tests import mwroot
+
+# The same path on the host and inside a root.
+MW_DIR = Path(mwroot.MW_DIR)
 HERE = Path(__file__).resolve().parent
 MW_TEST_DIR = HERE / "mediawiki"
 ROUTER = MW_TEST_DIR / "router.php"
@@ -58,8 +76,9 @@ TOTP_USERS = {
     # name: (password, base32 TOTP secret usable with pyotp.TOTP(secret))
     "Carol": ("Carol-Second-Factor-2468#", "O5UWW2LMN5TWS3RNINQXE33MFUZGMYJB"),
 }
-# OATHAuth 1.39 (Debian) never accepts these: TOTPKey::verify() iterates an
-# undefined property instead of the stored codes. They are stored anyway.
+# OATHAuth of 1.39 (Debian) never accepts these: TOTPKey::verify() iterates an
+# undefined property instead of the stored codes. They are stored anyway (1.43
+# accepts them).
 TOTP_RECOVERY_CODES = ("RECOVERYCODEONE2", "RECOVERYCODETWO3")
 
 CAPTCHA_QUESTION = "What is 6 times 7?"
@@ -77,6 +96,21 @@ _PORT_FILE = "port.php"
 _LOG_STATUS_RE = re.compile(r"\] (\S+:\d+) \[(\d{3})\]: (\S+) (\S+)")
 _LOG_CONN_RE = re.compile(r"\] (\S+:\d+) (Accepted|Closing)$")
 
+# Inside a root, where a wiki's directory and tests/mediawiki are bind-mounted
+# (mount points made with the root: tests.mwroot.MOUNT_POINTS).
+ROOT_WIKI_DIR = "/" + mwroot.MOUNT_POINTS[0]
+ROOT_TEST_DIR = "/" + mwroot.MOUNT_POINTS[1]
+_ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# $0 root, $1 wiki dir, $2 tests/mediawiki, then the command. The namespace is
+# private, so the mounts are gone as soon as the last process in it exits.
+_ROOT_WRAPPER = (
+    'set -e; r=$0; '
+    'mount --bind "$1" "$r' + ROOT_WIKI_DIR + '"; '
+    'mount --bind -o ro "$2" "$r' + ROOT_TEST_DIR + '"; '
+    'mount -t proc proc "$r/proc"; '
+    'shift 2; exec chroot "$r" "$@"'
+)
+
 # Servers to close() at interpreter exit so no php -S processes are orphaned.
 _open_servers: set["WikiServer"] = set()
 
@@ -87,6 +121,75 @@ class WikiError(RuntimeError):
 
 class PortInUseError(WikiError):
     """The wiki's port is taken by another process."""
+
+
+@dataclass(frozen=True)
+class MediaWiki:
+    """One MediaWiki the harness can serve: the host's package, or a Debian root's."""
+
+    version: str             # MW_VERSION, e.g. "1.39.17"
+    suite: str               # the Debian suite it comes from
+    root: Path | None = None  # None: the host's own /usr/share/mediawiki
+
+    @property
+    def branch(self) -> str:
+        """``"1.39"``: what tests and fixtures call the version."""
+        return ".".join(self.version.split(".")[:2])
+
+    def __str__(self) -> str:
+        where = f"Debian {self.suite} root {self.root}" if self.root else f"Debian {self.suite}, host"
+        return f"MediaWiki {self.version} ({where})"
+
+
+def _defines_version(mw_dir: Path) -> str:
+    return mwroot._defines_version(mw_dir / "includes" / "Defines.php")
+
+
+@lru_cache(maxsize=None)
+def host_mediawiki() -> MediaWiki:
+    """The host's MediaWiki (installed from Debian packages first if missing)."""
+    ensure_packages()
+    return MediaWiki(_defines_version(MW_DIR), mwroot.host_suite())
+
+
+def mediawiki_versions() -> list[str]:
+    """The MediaWiki branches this host can serve, host's first: e.g. ``["1.39", "1.43"]``.
+
+    Known from the host's Debian suite alone; nothing is installed or built.
+    """
+    host = mwroot.host_suite()
+    return [mwroot.SUITE_MW_VERSION[host], mwroot.SUITE_MW_VERSION[mwroot.other_suite(host)]] \
+        if host in mwroot.SUITE_MW_VERSION else []
+
+
+def get_mediawiki(version: str | None = None) -> MediaWiki:
+    """The MediaWiki of branch ``version`` (``"1.39"``, ``"1.43"``; None: the host's).
+
+    The other suite's root is built when missing (about 4 minutes, once).
+    """
+    if version is None:
+        return host_mediawiki()
+    host_suite = mwroot.host_suite()
+    if version == mwroot.SUITE_MW_VERSION.get(host_suite):
+        return host_mediawiki()
+    other = mwroot.other_suite(host_suite) if host_suite in mwroot.OTHER_SUITE else None
+    if other is None or version != mwroot.SUITE_MW_VERSION[other]:
+        raise WikiError(f"MediaWiki {version} is not available on Debian {host_suite}; "
+                        f"available: {', '.join(mediawiki_versions()) or 'none'}")
+    return _root_mediawiki(other)
+
+
+@lru_cache(maxsize=None)
+def _root_mediawiki(suite: str) -> MediaWiki:
+    if os.geteuid() != 0:
+        # unshare --mount and chroot, for every wiki of the root.
+        raise WikiError(f"MediaWiki {mwroot.SUITE_MW_VERSION[suite]} runs in a Debian {suite} "
+                        f"root, which needs root (chroot)")
+    try:
+        root = mwroot.ensure_root(suite)
+    except mwroot.RootError as exc:
+        raise WikiError(str(exc)) from exc
+    return MediaWiki(root.mw_version, suite, root.path)
 
 
 def ensure_packages() -> None:
@@ -158,8 +261,10 @@ class WikiServer:
     """
 
     def __init__(self, name: str, dir: Path | str, port: int, *, workers: int = 8,
-                 options: dict | None = None, remove_on_close: bool = False):
+                 options: dict | None = None, remove_on_close: bool = False,
+                 mw: MediaWiki | None = None):
         self.name = name
+        self.mw = mw or host_mediawiki()
         self.remove_on_close = remove_on_close
         self.dir = Path(dir).resolve()
         self.port = port
@@ -171,7 +276,12 @@ class WikiServer:
         self._last_totp_window: dict[str, int] = {}
 
     def __repr__(self) -> str:
-        return f"<WikiServer {self.name!r} {self.base_url} dir={self.dir}>"
+        return f"<WikiServer {self.name!r} mw{self.mw_version} {self.base_url} dir={self.dir}>"
+
+    @property
+    def mw_version(self) -> str:
+        """The MediaWiki branch it serves: ``"1.39"`` or ``"1.43"`` (``self.mw.version``: all of it)."""
+        return self.mw.branch
 
     # -- URLs -------------------------------------------------------------
 
@@ -199,8 +309,12 @@ class WikiServer:
         ``port`` overrides the stored port.
         """
         meta = json.loads((Path(dir) / _META_FILE).read_text())
+        # Wikis made before there were two versions are the host's.
+        mw = get_mediawiki(meta.get("mw_version"))
+        if meta.get("mw_version") and mw.branch != meta["mw_version"]:
+            raise WikiError(f"{dir} is a MediaWiki {meta['mw_version']} wiki; this host serves {mw}")
         server = cls(meta["name"], dir, port or meta["port"], workers=workers,
-                     options=meta["options"])
+                     options=meta["options"], mw=mw)
         server._totp_secrets = dict(meta.get("totp_secrets", {}))
         return server
 
@@ -212,20 +326,19 @@ class WikiServer:
         if not _port_is_free(self.port):
             raise PortInUseError(f"127.0.0.1:{self.port} is already in use")
         self._write_port_settings()
-        env = self._php_env(PHP_CLI_SERVER_WORKERS=str(self.workers))
-        cmd = [
-            "php",
+        cmd, env, cwd = self._php_command([
             # Warnings belong in server.log, never in the responses under test.
             "-d", "display_errors=0",
             "-d", "log_errors=1",
             "-S", f"127.0.0.1:{self.port}",
             "-t", str(MW_DIR),
-            str(ROUTER),
-        ]
+            self.php_path(ROUTER),
+        ], PHP_CLI_SERVER_WORKERS=str(self.workers))
         with open(self.log_path, "ab") as log:
-            # Own session/process group so stop() can kill all forked workers at once.
+            # Own session/process group so stop() can kill all forked workers at
+            # once (in a root: unshare, sh and chroot exec into php, same pid).
             self._proc = subprocess.Popen(
-                cmd, cwd=MW_DIR, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
         _open_servers.add(self)
@@ -308,26 +421,52 @@ class WikiServer:
 
     def _save_meta(self) -> None:
         meta = {"name": self.name, "port": self.port, "options": self.options,
-                "totp_secrets": self._totp_secrets}
+                "mw_version": self.mw_version, "totp_secrets": self._totp_secrets}
         (self.dir / _META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
     # -- maintenance ------------------------------------------------------
 
-    def _php_env(self, **extra: str) -> dict:
-        return dict(os.environ, MW_CONFIG_FILE=str(self.dir / "LocalSettings.php"),
-                    MW_INSTALL_PATH=str(MW_DIR), **extra)
+    def php_path(self, path: Path | str) -> str:
+        """``path`` (a host path in this wiki's directory or tests/mediawiki) as PHP sees it.
+
+        The same path for the host's MediaWiki; inside a root, where those two
+        directories are mounted.
+        """
+        path = Path(path)
+        if self.mw.root is None:
+            return str(path)
+        for host_dir, inside in ((self.dir, ROOT_WIKI_DIR), (MW_TEST_DIR, ROOT_TEST_DIR)):
+            if path == host_dir or host_dir in path.parents:
+                return str(Path(inside) / path.relative_to(host_dir))
+        if path == MW_DIR or MW_DIR in path.parents:
+            return str(path)  # the root's own MediaWiki
+        raise WikiError(f"{path} is not visible to the MediaWiki in {self.mw.root}")
+
+    def _php_command(self, args: list[str], **extra_env: str) -> tuple[list[str], dict, Path]:
+        """(argv, environment, cwd) that run ``php ARGS`` for this wiki."""
+        php_env = {"MW_CONFIG_FILE": self.php_path(self.dir / "LocalSettings.php"),
+                   "MW_INSTALL_PATH": str(MW_DIR), **extra_env}
+        if self.mw.root is None:
+            return ["php", *args], dict(os.environ, **php_env), MW_DIR
+        # The root's own environment: nothing of the host's (PHPRC, LD_*, PATH) leaks in.
+        env = {"PATH": _ROOT_PATH, "LANG": "C.UTF-8", "HOME": "/root", **php_env}
+        cmd = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+               _ROOT_WRAPPER, str(self.mw.root), str(self.dir), str(MW_TEST_DIR),
+               "env", "-C", str(MW_DIR), "php", *args]
+        return cmd, env, Path("/")
 
     def maintenance(self, script: str, *args: str) -> str:
         """Run a maintenance script against this wiki and return its output.
 
         ``script`` is a file in /usr/share/mediawiki/maintenance (``"update.php"``,
-        ``".php"`` optional) or an absolute path. Raises WikiError with the output
-        on a non-zero exit status.
+        ``".php"`` optional) or an absolute path (in tests/mediawiki for a wiki
+        of a root). Raises WikiError with the output on a non-zero exit status.
         """
         path = Path(script)
         if not path.is_absolute():
             path = MW_DIR / "maintenance" / (script if script.endswith(".php") else script + ".php")
-        proc = subprocess.run(["php", str(path), *args], cwd=MW_DIR, env=self._php_env(),
+        cmd, env, cwd = self._php_command([self.php_path(path), *args])
+        proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True)
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
@@ -474,7 +613,8 @@ class WikiServer:
 
 def start_wiki(name: str, *, captcha: str | None = None, oath: bool = False,
                testidp: bool = False, extra_settings: str = "", port: int | None = None,
-               base_dir: Path | str | None = None, workers: int = 8) -> WikiServer:
+               base_dir: Path | str | None = None, workers: int = 8,
+               mw_version: str | None = None) -> WikiServer:
     """Install a fresh wiki, start serving it and create the demo users.
 
     :param name: label used for the temp dir and in messages.
@@ -487,6 +627,8 @@ def start_wiki(name: str, *, captcha: str | None = None, oath: bool = False,
     :param port: port on 127.0.0.1; a free one when None.
     :param base_dir: directory for the wiki (must not hold a wiki); a temp dir when None.
     :param workers: PHP_CLI_SERVER_WORKERS for php -S.
+    :param mw_version: MediaWiki branch, ``"1.39"`` or ``"1.43"`` (see
+        :func:`mediawiki_versions`); None: the host's.
 
     Users ``USERS`` (and, with oath, ``TOTP_USERS``) exist; ``Admin`` is sysop.
     """
@@ -496,10 +638,10 @@ def start_wiki(name: str, *, captcha: str | None = None, oath: bool = False,
         raise WikiError(f"testidp=True but {TESTIDP_SETTINGS} does not exist")
     if port is not None and not _port_is_free(port):
         raise PortInUseError(f"127.0.0.1:{port} is already in use")
-    ensure_packages()
+    mw = get_mediawiki(mw_version)
 
     if base_dir is None:
-        wiki_dir = Path(tempfile.mkdtemp(prefix=f"wiki-{name}-"))
+        wiki_dir = Path(tempfile.mkdtemp(prefix=f"wiki-{name}-mw{mw.branch}-"))
     else:
         wiki_dir = Path(base_dir).resolve()
         if (wiki_dir / "LocalSettings.php").exists():
@@ -508,7 +650,7 @@ def start_wiki(name: str, *, captcha: str | None = None, oath: bool = False,
 
     options = {"captcha": captcha, "oath": oath, "testidp": testidp}
     server = WikiServer(name, wiki_dir, port or free_port(), workers=workers, options=options,
-                        remove_on_close=base_dir is None)
+                        remove_on_close=base_dir is None, mw=mw)
     try:
         _install(server, captcha=captcha, oath=oath, testidp=testidp,
                  extra_settings=extra_settings)
@@ -524,13 +666,13 @@ def _install(server: WikiServer, *, captcha: str | None, oath: bool, testidp: bo
     """Install MediaWiki into server.dir, configure it and create the demo users."""
     wiki_dir = server.dir
     server.maintenance(
-        "install.php", "--dbtype", "sqlite", "--dbpath", str(wiki_dir / "data"),
-        "--dbname", "wiki", "--confpath", str(wiki_dir), "--server", server.base_url,
+        "install.php", "--dbtype", "sqlite", "--dbpath", server.php_path(wiki_dir / "data"),
+        "--dbname", "wiki", "--confpath", server.php_path(wiki_dir), "--server", server.base_url,
         "--scriptpath", "", "--pass", ADMIN_PASSWORD, "--lang", "en", "Test Wiki", ADMIN_USER,
     )
     server._write_port_settings()
     with open(wiki_dir / "LocalSettings.php", "a") as f:
-        f.write(_harness_settings(wiki_dir, captcha=captcha, oath=oath, testidp=testidp,
+        f.write(_harness_settings(server, captcha=captcha, oath=oath, testidp=testidp,
                                   extra_settings=extra_settings))
     if oath or testidp:
         # Extensions with their own tables.
@@ -557,29 +699,37 @@ def _start_on_free_port(server: WikiServer, *, port_fixed: bool) -> None:
             server.port = free_port()
 
 
-def _harness_settings(wiki_dir: Path, *, captcha: str | None, oath: bool, testidp: bool,
+def _harness_settings(server: WikiServer, *, captcha: str | None, oath: bool, testidp: bool,
                       extra_settings: str) -> str:
     """PHP appended to the installer's LocalSettings.php."""
+    wiki_dir = server.dir
+
+    def php_path(path: Path) -> str:
+        return _php_string(server.php_path(path))
+
     lines = [
         "",
         "# ---- added by tests/wikiserver.py ----",
-        f"require {_php_string(str(wiki_dir / _PORT_FILE))};",
+        f"require {php_path(wiki_dir / _PORT_FILE)};",
         # php -S workers are separate processes: sessions must be in a shared store.
         "$wgMainCacheType = CACHE_DB;",
         "$wgSessionCacheType = CACHE_DB;",
-        f"$wgCacheDirectory = {_php_string(str(wiki_dir / 'cache'))};",
+        f"$wgCacheDirectory = {php_path(wiki_dir / 'cache')};",
         "$wgEnableUploads = false;",
         "$wgDebugLogFile = '';",
         "$wgShowExceptionDetails = true;",
-        f"$wgReadOnlyFile = {_php_string(str(wiki_dir / _READONLY_FILE))};",
+        f"$wgReadOnlyFile = {php_path(wiki_dir / _READONLY_FILE)};",
         # set_slow(): every request waits this many seconds first.
-        f"if ( is_readable( {_php_string(str(wiki_dir / _SLOW_FILE))} ) ) {{",
-        f"\tusleep( (int)( 1e6 * (float)file_get_contents( {_php_string(str(wiki_dir / _SLOW_FILE))} ) ) );",
+        f"if ( is_readable( {php_path(wiki_dir / _SLOW_FILE)} ) ) {{",
+        f"\tusleep( (int)( 1e6 * (float)file_get_contents( {php_path(wiki_dir / _SLOW_FILE)} ) ) );",
         "}",
     ]
     if captcha:
         lines += [
             "wfLoadExtensions( [ 'ConfirmEdit', 'ConfirmEdit/QuestyCaptcha' ] );",
+            # ConfirmEdit of 1.39 sets it when QuestyCaptcha loads; 1.43's no longer
+            # does (its default is SimpleCaptcha's arithmetic).
+            "$wgCaptchaClass = 'QuestyCaptcha';",
             f"$wgCaptchaQuestions = [ {_php_string(CAPTCHA_QUESTION)} => "
             f"{_php_string(CAPTCHA_ANSWER)} ];",
             "$wgCaptchaTriggers['edit'] = false;",
@@ -600,7 +750,7 @@ def _harness_settings(wiki_dir: Path, *, captcha: str | None, oath: bool, testid
             "$wgGroupPermissions['user']['oathauth-enable'] = true;",
         ]
     if testidp:
-        lines.append(f"require {_php_string(str(TESTIDP_SETTINGS))};")
+        lines.append(f"require {php_path(TESTIDP_SETTINGS)};")
     if extra_settings:
         lines += ["# ---- extra_settings ----", extra_settings]
     return "\n".join(lines) + "\n"
@@ -619,6 +769,7 @@ def print_banner(server: WikiServer, reused: bool) -> None:
     if opts.get("oath"):
         users.update({u: pw for u, (pw, _) in TOTP_USERS.items()})
     print(f"\nMediaWiki test wiki '{server.name}' {'(reused)' if reused else '(new)'}")
+    print(f"  MediaWiki : {server.mw}")
     print(f"  directory : {server.dir}")
     print(f"  API       : {server.api_url}")
     print(f"  wiki      : {server.index_url}")
@@ -644,20 +795,24 @@ def print_banner(server: WikiServer, reused: bool) -> None:
 
 
 def open_dev_wiki(wiki_dir: Path, *, port: int, captcha: str | None = None, oath: bool = False,
-                  testidp: bool = False, workers: int = 8) -> tuple[WikiServer, bool]:
+                  testidp: bool = False, workers: int = 8,
+                  mw_version: str | None = None) -> tuple[WikiServer, bool]:
     """Start the wiki kept in ``wiki_dir``, installing it there first if there is none.
 
-    Returns the running server and whether an existing wiki was reused.
+    Returns the running server and whether an existing wiki was reused. A
+    reused wiki keeps its MediaWiki version; asking for another one is an error.
     """
     reused = (wiki_dir / _META_FILE).exists()
     if not reused and (wiki_dir / "LocalSettings.php").exists():
         raise WikiError(f"{wiki_dir} holds an incomplete wiki; delete it and retry")
     if not reused:
         server = start_wiki("dev", captcha=captcha, oath=oath, testidp=testidp,
-                            port=port, base_dir=wiki_dir, workers=workers)
+                            port=port, base_dir=wiki_dir, workers=workers, mw_version=mw_version)
         return server, False
-    ensure_packages()
     server = WikiServer.load(wiki_dir, port=port, workers=workers)
+    if mw_version and mw_version != server.mw_version:
+        raise WikiError(f"{wiki_dir} holds a MediaWiki {server.mw_version} wiki, not {mw_version}; "
+                        f"delete it or use another directory")
     wanted = {"captcha": captcha, "oath": oath, "testidp": testidp}
     if wanted != {k: server.options.get(k) for k in wanted}:
         print(f"note: reusing {wiki_dir} with its original options {server.options}; "
@@ -676,11 +831,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--oath", action="store_true", help="OATHAuth with TOTP user Carol")
     parser.add_argument("--testidp", action="store_true", help="load tests/mediawiki/TestIdP")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--mw", metavar="VERSION", choices=mediawiki_versions(),
+                        help="MediaWiki branch (default: the host's, "
+                             f"{(mediawiki_versions() or ['?'])[0]})")
     args = parser.parse_args(argv)
 
     try:
         server, reused = open_dev_wiki(Path(args.dir), port=args.port, captcha=args.captcha,
-                                       oath=args.oath, testidp=args.testidp, workers=args.workers)
+                                       oath=args.oath, testidp=args.testidp, workers=args.workers,
+                                       mw_version=args.mw)
     except WikiError as exc:
         parser.error(str(exc))
 

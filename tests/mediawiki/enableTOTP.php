@@ -4,10 +4,20 @@
  * secret (and known recovery codes), so tests can compute codes with pyotp.
  *
  * MediaWiki 1.39 has no maintenance/run.php, so this script bootstraps
- * itself through Maintenance.php like the scripts shipped with extensions:
+ * itself through Maintenance.php like the scripts shipped with extensions
+ * (which still works on 1.43):
  *
  *   MW_CONFIG_FILE=/path/LocalSettings.php \
  *     php tests/mediawiki/enableTOTP.php Carol JBSWY3DPEHPK3PXP [CODE1,CODE2]
+ *
+ * Enrols the key the way OATHAuth's own Special:OATHManage does on each
+ * version (TOTPEnableForm::onSubmit):
+ *  - OATHAuth of MediaWiki 1.39: one key set per user in `oathauth_users`;
+ *    the `OATHAuth` service gives the module, the user object gets the keys
+ *    and the module, OATHUserRepository::persist() writes them.
+ *  - OATHAuth of MediaWiki 1.43: keys are rows of `oathauth_devices`, modules
+ *    come from the `OATHAuthModuleRegistry` service (there is no `OATHAuth`
+ *    service), and OATHUserRepository::createKey() adds one key.
  */
 
 use MediaWiki\Extension\OATHAuth\Key\TOTPKey;
@@ -36,16 +46,28 @@ class EnableTOTP extends Maintenance {
 		if ( !preg_match( '/^[A-Z2-7]{16,}$/', $secret ) ) {
 			$this->fatalError( "Secret must be base32 with at least 16 characters, got '$secret'" );
 		}
-		$recovery = array_filter( explode( ',', $this->getArg( 2, '' ) ) );
+		$recovery = array_values( array_filter( explode( ',', $this->getArg( 2, '' ) ) ) );
 
 		$repo = $services->getService( 'OATHUserRepository' );
-		$module = $services->getService( 'OATHAuth' )->getModuleByKey( 'totp' );
-		// Mirror TOTPEnableForm::onSubmit: persist() re-reads the user through the
-		// repository's in-process cache, which must hold this very object.
+		// Both versions' forms persist through the repository's in-process
+		// cache, which must hold this very object.
 		$oathUser = $repo->findByUser( $user );
-		$oathUser->setKeys( [ new TOTPKey( $secret, $recovery ) ] );
-		$oathUser->setModule( $module );
-		$repo->persist( $oathUser, 'maintenance' );
+		if ( $services->hasService( 'OATHAuthModuleRegistry' ) ) {
+			// 1.43: TOTPEnableForm::onSubmit() hands createKey() the new key's data.
+			$module = $services->getService( 'OATHAuthModuleRegistry' )->getModuleByKey( 'totp' );
+			if ( $oathUser->getKeys() ) {
+				// Enrolling again replaces the key, as on 1.39 (createKey() would add one).
+				$repo->removeAll( $oathUser, 'maintenance', false );
+			}
+			$key = TOTPKey::newFromArray( [ 'secret' => $secret, 'scratch_tokens' => $recovery ] );
+			$repo->createKey( $oathUser, $module, $key->jsonSerialize(), 'maintenance' );
+		} else {
+			// 1.39
+			$module = $services->getService( 'OATHAuth' )->getModuleByKey( 'totp' );
+			$oathUser->setKeys( [ new TOTPKey( $secret, $recovery ) ] );
+			$oathUser->setModule( $module );
+			$repo->persist( $oathUser, 'maintenance' );
+		}
 
 		$this->output( "TOTP enabled for {$user->getName()}\n" );
 	}
