@@ -34,13 +34,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # The other MediaWiki LTS: a Debian root of the other suite (trixie's 1.43 on
 # Debian 12, bookworm's 1.39 on Debian 13), built once (about 2-4 minutes) and
-# cached in /var/cache/wiki-login/ (tests/mwroot.py). Standard library only.
+# cached in /var/cache/wiki-login/ (devwiki/mwroot.py). Standard library only.
 mw-root: system-deps
-	@python3 -m tests.mwroot
+	@python3 -m devwiki.mwroot
 
 # A local real MediaWiki with demo users (unless WIKI_API_URL is set), and the app.
 run: deps
-	@$(PY) -m tests.devstack --port $(PORT) --wiki-port $(WIKI_PORT) $(if $(MW),--mw $(MW))
+	@$(PY) -m devwiki.devstack --port $(PORT) --wiki-port $(WIKI_PORT) $(if $(MW),--mw $(MW))
 
 # The whole suite: unit tests, and the real-MediaWiki integration and Chromium UI
 # tests against both MediaWiki LTS versions.

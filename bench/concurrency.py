@@ -21,7 +21,7 @@ from typing import Callable
 
 import requests
 
-from tests.wikiserver import WikiServer
+from devwiki.wikiserver import WikiServer
 
 from .harness import (
     APP_TIMEOUT, SESSION_COOKIE, USERS, AppServer, CpuMeter, Row, User, app_login, check, compare,

@@ -28,8 +28,8 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from tests import wikiserver
-from tests.wikiserver import TOTP_USERS, WikiServer, free_port
+from devwiki import wikiserver
+from devwiki.wikiserver import TOTP_USERS, WikiServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = Path(tempfile.gettempdir()) / "wiki-login-bench"

@@ -26,7 +26,7 @@ from typing import Callable, TypeVar
 
 import requests
 
-from tests.wikiserver import WikiServer
+from devwiki.wikiserver import WikiServer
 
 from .harness import (
     APP_TIMEOUT, TOTP_BENCH_USERS, USERS, AppServer, CpuMeter, LoginFailed, Row, User, app_login, check,

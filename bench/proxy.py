@@ -25,7 +25,7 @@ from typing import Callable
 
 import requests
 
-from tests.wikiserver import WikiServer
+from devwiki.wikiserver import WikiServer
 
 from .harness import (
     APP_TIMEOUT, SESSION_COOKIE, USERS, WIKI_TIMEOUT, AppServer, CpuMeter, Row, app_login, compare,

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from tests.servers import RedisServer
-from tests.wikiserver import WikiServer
+from devwiki.wikiserver import WikiServer
 
 from .harness import (
     SESSION_COOKIE, USERS, AppServer, Row, check, compare, csrf_token, in_process_app, interleave,

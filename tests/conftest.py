@@ -3,7 +3,7 @@
 The wikis are session-scoped (a fresh one installs and starts in seconds); the
 app is made fresh for each test with its own session store.
 
-Every wiki runs in both MediaWiki LTS versions (tests.wikiserver.mediawiki_versions():
+Every wiki runs in both MediaWiki LTS versions (devwiki.wikiserver.mediawiki_versions():
 the host's package and the other Debian suite's root): each wiki fixture
 depends on the session-scoped, parametrised ``mw_version``, so every test that
 uses a wiki runs once per version, with an id like ``test_x[mw1.43]``.  Tests
@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 import wiki.client as wiki_client_module
 from app import create_app
 from tests.responses_bridge import bridged
-from tests.wikiserver import USERS, WikiServer, mediawiki_versions, start_wiki
+from devwiki.wikiserver import USERS, WikiServer, mediawiki_versions, start_wiki
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -83,7 +83,7 @@ def _wiki(name: str, mw_version: str, **options: Any) -> Iterator[WikiServer]:
 
 @pytest.fixture(scope="session")
 def wiki(mw_version) -> Iterator[WikiServer]:
-    """A plain wiki: password login only. Users: tests.wikiserver.USERS."""
+    """A plain wiki: password login only. Users: devwiki.wikiserver.USERS."""
     yield from _wiki("plain", mw_version)
 
 
@@ -95,7 +95,7 @@ def captcha_wiki(mw_version) -> Iterator[WikiServer]:
 
 @pytest.fixture(scope="session")
 def oath_wiki(mw_version) -> Iterator[WikiServer]:
-    """OATHAuth; Carol (tests.wikiserver.TOTP_USERS) has TOTP."""
+    """OATHAuth; Carol (devwiki.wikiserver.TOTP_USERS) has TOTP."""
     yield from _wiki("oath", mw_version, oath=True)
 
 

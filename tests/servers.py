@@ -16,7 +16,7 @@ import redis
 import requests
 
 from tests.conftest import SECRET
-from tests.wikiserver import WikiServer, free_port
+from devwiki.wikiserver import WikiServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from tests.conftest import screenshot
 from tests.test_editor_api import history, unique_title, wiki_api_session, wiki_edit
 from tests.test_editor_browser import editor_path, open_editor, text_box
-from tests.wikiserver import TOTP_USERS, USERS
+from devwiki.wikiserver import TOTP_USERS, USERS
 from wiki import Wiki, WikiAPIError
 from wiki.bot_login import BotLoginCode, bot_login
 

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.conftest import consent, screenshot, session_id, start_with_testidp
-from tests.wikiserver import CAPTCHA_ANSWER
+from devwiki.wikiserver import CAPTCHA_ANSWER
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import screenshot
-from tests.wikiserver import USERS
+from devwiki.wikiserver import USERS
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ import pytest
 from auth.responses import CONTENT_SECURITY_POLICY
 from auth.rate_limits import account_name
 from tests.conftest import AuthActions
-from tests.wikiserver import USERS, free_port
+from devwiki.wikiserver import USERS, free_port
 
 
 @pytest.fixture

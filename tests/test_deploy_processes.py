@@ -23,7 +23,7 @@ import requests
 from app import create_app
 from tests.conftest import SECRET
 from tests.servers import GUNICORN, ROOT, Gunicorn, RedisServer
-from tests.wikiserver import TOTP_USERS, USERS, WikiServer, free_port
+from devwiki.wikiserver import TOTP_USERS, USERS, WikiServer, free_port
 
 pytestmark = pytest.mark.slow
 

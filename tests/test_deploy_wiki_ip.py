@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 
 from tests.conftest import AuthActions
-from tests.wikiserver import CAPTCHA_QUESTION, WikiServer, start_wiki
+from devwiki.wikiserver import CAPTCHA_QUESTION, WikiServer, start_wiki
 
 # What the README tells wiki administrators to add: the front-end is a proxy
 # whose X-Forwarded-For the wiki believes (ProxyLookup, WebRequest::getIP).

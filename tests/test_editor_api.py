@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from tests.conftest import AuthActions
-from tests.wikiserver import USERS
+from devwiki.wikiserver import USERS
 
 COOKIE = "wikilogin_session"
 

@@ -22,7 +22,7 @@ from tests.test_editor_api import (
     wiki_api_session,
     wiki_edit,
 )
-from tests.wikiserver import USERS
+from devwiki.wikiserver import USERS
 
 pytestmark = pytest.mark.browser
 

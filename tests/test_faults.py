@@ -9,7 +9,7 @@ import responses
 
 from tests.conftest import AuthActions
 from tests.mock_wiki import API, mock_read_side
-from tests.wikiserver import TOTP_USERS, USERS, start_wiki
+from devwiki.wikiserver import TOTP_USERS, USERS, start_wiki
 
 
 @pytest.fixture(scope="module")

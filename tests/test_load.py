@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.servers import Gunicorn
-from tests.wikiserver import start_wiki
+from devwiki.wikiserver import start_wiki
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import screenshot, session_id
-from tests.wikiserver import CAPTCHA_ANSWER, CAPTCHA_QUESTION, TOTP_USERS, USERS
+from devwiki.wikiserver import CAPTCHA_ANSWER, CAPTCHA_QUESTION, TOTP_USERS, USERS
 
 pytestmark = pytest.mark.browser
 

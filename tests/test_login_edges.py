@@ -8,7 +8,7 @@ import pytest
 
 from auth.wiki_html import image_url, sanitize
 from tests.conftest import AuthActions
-from tests.wikiserver import TOTP_USERS, USERS
+from devwiki.wikiserver import TOTP_USERS, USERS
 
 # A raster image every MediaWiki version ships (1.43 has no poweredby_*.png left).
 RASTER = "/resources/assets/wiki.png"

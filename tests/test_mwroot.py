@@ -1,11 +1,11 @@
-"""tests/mwroot.py without building anything: which suite, which mirror, and the cache's rules."""
+"""devwiki/mwroot.py without building anything: which suite, which mirror, and the cache's rules."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from tests import mwroot
+from devwiki import mwroot
 
 
 def os_release(tmp_path, text):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import consent, screenshot, session_id, start_with_testidp
-from tests.wikiserver import USERS
+from devwiki.wikiserver import USERS
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import AuthActions, session_id
-from tests.wikiserver import TOTP_USERS, USERS
+from devwiki.wikiserver import TOTP_USERS, USERS
 from wiki.usernames import canonical_username, user_namespace_names
 
 

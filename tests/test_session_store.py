@@ -5,7 +5,7 @@ import pytest
 
 from auth.session_store import MIN_ANONYMOUS_LIFETIME
 from tests.servers import RedisServer
-from tests.wikiserver import USERS
+from devwiki.wikiserver import USERS
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from auth.pages import message_page
 from auth.state import ACTIONS, Action
 from tests.conftest import AuthActions
 from tests.mock_wiki import API, captured, mock_read_side
-from tests.wikiserver import USERS
+from devwiki.wikiserver import USERS
 from wiki import AUTH_ACTIONS
 
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.wikiserver import USERS, start_wiki
+from devwiki.wikiserver import USERS, start_wiki
 
 RETURN_URL = "http://127.0.0.1:5999/cb?x=1"
 LOGIN_BUTTON = "testidplogin"

@@ -1,4 +1,4 @@
-"""Integration tests of the real-MediaWiki harness (tests/wikiserver.py).
+"""Integration tests of the real-MediaWiki harness (devwiki/wikiserver.py).
 
 They also record real API responses into tests/data/ for the app's unit tests:
 a file is written only when UPDATE_WIKI_FIXTURES=1, so normal
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.wikiserver import (
+from devwiki.wikiserver import (
     CAPTCHA_ANSWER,
     CAPTCHA_QUESTION,
     TOTP_USERS,

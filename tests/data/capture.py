@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from tests.wikiserver import TOTP_USERS, USERS, start_wiki
+from devwiki.wikiserver import TOTP_USERS, USERS, start_wiki
 
 HERE = Path(__file__).resolve().parent
 RETURN_URL = "http://127.0.0.1:5999/login/return?wlstate=x"

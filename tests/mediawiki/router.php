@@ -1,7 +1,7 @@
 <?php
 /**
  * Router for `php -S` serving MediaWiki from /usr/share/mediawiki
- * (see tests/wikiserver.py).
+ * (see devwiki/wikiserver.py).
  *
  * /_test/NAME.php[/...] is served by tests/mediawiki/www/NAME.php (test-only
  * pages such as a fake identity provider); anything else falls through to the

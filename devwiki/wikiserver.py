@@ -8,7 +8,7 @@ variable, so /usr/share/mediawiki itself is never modified).
 Two MediaWikis can be served (:func:`mediawiki_versions`):
 
 - the host's own package (Debian 12 bookworm: 1.39; Debian 13 trixie: 1.43);
-- the other LTS, from a Debian root of the other suite (tests/mwroot.py, cached
+- the other LTS, from a Debian root of the other suite (devwiki/mwroot.py, cached
   in /var/cache/wiki-login/, built on first use).  Its php -S and maintenance
   scripts run chrooted into that root, in a private mount namespace where the
   wiki's directory is bind-mounted at ``/srv/wiki-login/wiki`` and
@@ -18,7 +18,7 @@ Two MediaWikis can be served (:func:`mediawiki_versions`):
 
 Library use::
 
-    from tests.wikiserver import start_wiki, USERS, TOTP_USERS
+    from devwiki.wikiserver import start_wiki, USERS, TOTP_USERS
 
     with start_wiki("plain") as wiki:                      # the host's MediaWiki
         requests.get(wiki.api_url, params={"action": "query", "meta": "siteinfo"})
@@ -27,7 +27,7 @@ Library use::
 
 Command line (used by ``make run``)::
 
-    python -m tests.wikiserver --port 8080 --dir .devwiki --oath --captcha badlogin [--mw 1.43]
+    python -m devwiki.wikiserver --port 8080 --dir .devwiki --oath --captcha badlogin [--mw 1.43]
 """
 
 from __future__ import annotations
@@ -52,12 +52,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from tests import mwroot
+from devwiki import mwroot
 
 # The same path on the host and inside a root.
 MW_DIR = Path(mwroot.MW_DIR)
 HERE = Path(__file__).resolve().parent
-MW_TEST_DIR = HERE / "mediawiki"
+# Our test-only MediaWiki pieces (router, TestIdP, TOTP enrolment) live with the tests.
+MW_TEST_DIR = HERE.parent / "tests" / "mediawiki"
 ROUTER = MW_TEST_DIR / "router.php"
 ENABLE_TOTP_SCRIPT = MW_TEST_DIR / "enableTOTP.php"
 TESTIDP_SETTINGS = MW_TEST_DIR / "TestIdP" / "settings.php"
@@ -97,7 +98,7 @@ _LOG_STATUS_RE = re.compile(r"\] (\S+:\d+) \[(\d{3})\]: (\S+) (\S+)")
 _LOG_CONN_RE = re.compile(r"\] (\S+:\d+) (Accepted|Closing)$")
 
 # Inside a root, where a wiki's directory and tests/mediawiki are bind-mounted
-# (mount points made with the root: tests.mwroot.MOUNT_POINTS).
+# (mount points made with the root: devwiki.mwroot.MOUNT_POINTS).
 ROOT_WIKI_DIR = "/" + mwroot.MOUNT_POINTS[0]
 ROOT_TEST_DIR = "/" + mwroot.MOUNT_POINTS[1]
 _ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -709,7 +710,7 @@ def _harness_settings(server: WikiServer, *, captcha: str | None, oath: bool, te
 
     lines = [
         "",
-        "# ---- added by tests/wikiserver.py ----",
+        "# ---- added by devwiki/wikiserver.py ----",
         f"require {php_path(wiki_dir / _PORT_FILE)};",
         # php -S workers are separate processes: sessions must be in a shared store.
         "$wgMainCacheType = CACHE_DB;",
@@ -823,7 +824,7 @@ def open_dev_wiki(wiki_dir: Path, *, port: int, captcha: str | None = None, oath
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: start (or reuse) a wiki with demo users and serve it until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m tests.wikiserver", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devwiki.wikiserver", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
     parser.add_argument("--dir", default=".devwiki",
                         help="wiki directory; an existing wiki there is reused (default .devwiki)")

@@ -20,8 +20,8 @@ they mount (``/proc``) disappears with them, even when they are killed.
 
 Command line (used by ``make test``)::
 
-    python3 -m tests.mwroot            # build when missing, print the root
-    python3 -m tests.mwroot --rebuild  # build again
+    python3 -m devwiki.mwroot            # build when missing, print the root
+    python3 -m devwiki.mwroot --rebuild  # build again
 
 Standard library only: it runs before the virtualenv exists.
 """
@@ -49,7 +49,7 @@ OTHER_SUITE = {"bookworm": "trixie", "trixie": "bookworm"}
 PHP_PACKAGES = ("php-cli", "php-sqlite3", "php-intl", "php-mbstring", "php-xml")
 MW_DIR = "/usr/share/mediawiki"
 # Where the harness bind-mounts a wiki's directory and tests/mediawiki inside
-# the root (see tests/wikiserver.py); created with the root.
+# the root (see devwiki/wikiserver.py); created with the root.
 MOUNT_POINTS = ("srv/wiki-login/wiki", "srv/wiki-login/mediawiki")
 # Bump when the recipe changes: a root with another recipe is rebuilt.
 RECIPE = 1
@@ -190,7 +190,7 @@ def ensure_root(suite: str | None = None, *, rebuild: bool = False,
             return found
     if os.geteuid() != 0:
         raise RootError(f"{final} is missing and building it needs root: "
-                        f"sudo python3 -m tests.mwroot")
+                        f"sudo python3 -m devwiki.mwroot")
     final.parent.mkdir(parents=True, exist_ok=True)
     with open(final.parent / f"{suite}-root.lock", "w") as lock:
         if _flock_waits(lock):
@@ -335,7 +335,7 @@ def _defines_version(defines: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m tests.mwroot", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python3 -m devwiki.mwroot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", help="bookworm or trixie (default: the other one than the host)")
     parser.add_argument("--rebuild", action="store_true", help="build again even if present")

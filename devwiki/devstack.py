@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server = None
     if not os.environ.get("WIKI_API_URL"):
-        from tests.wikiserver import open_dev_wiki, print_banner
+        from devwiki.wikiserver import open_dev_wiki, print_banner
 
         testidp = (ROOT / "tests" / "mediawiki" / "TestIdP" / "settings.php").exists()
         wiki_dir = args.wiki_dir or str(ROOT / (f".devwiki-mw{args.mw}" if args.mw else ".devwiki"))
