@@ -112,6 +112,11 @@ class Flow:
         return self.stage == Stage.RESTARTED and self.can_preserve_state
 
     @property
+    def awaits_form(self) -> bool:
+        """Whether a form for this flow may be sent now (its first step, or a UI step)."""
+        return self.stage in (Stage.BEGIN, Stage.CONTINUE)
+
+    @property
     def auth_requests(self) -> list[AuthRequest]:
         return [AuthRequest.from_api(r) for r in self.requests]
 

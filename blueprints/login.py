@@ -11,7 +11,7 @@ from flask import Response as FlaskResponse
 from auth import flow as login_flow, wiki_session
 from auth.callback import provider_params
 from auth.csrf import csrf
-from auth.state import (ACTIONS, ActionUnavailable, Flow, Seed, Stage, existing_account_seed, expired_seed,
+from auth.state import (ACTIONS, ActionUnavailable, Flow, Seed, existing_account_seed, expired_seed,
                         fresh_seed, linked_account_seed, stays_on_screen)
 from auth.pages import message_page, wiki_error_page
 from auth.urls import safe_returnto
@@ -47,7 +47,7 @@ def _form_page(action: str):
 
 def _form_post(action: str):
     flow = Flow.load(action)
-    if flow is None or flow.stage not in (Stage.BEGIN, Stage.CONTINUE):
+    if flow is None or not flow.awaits_form:
         # Expired or never started here: nothing is sent to the wiki; the form
         # comes back with what was typed, except secrets.
         return _start_or_error(action, expired_seed(
