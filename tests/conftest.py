@@ -308,6 +308,27 @@ class AuthActions:
         })
 
 
+def client_from(app, address: str = "127.0.0.1", **headers: str):
+    """A test client whose requests come from ``address``, with these headers (X_Forwarded_For=...)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    client.environ_base.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
+    return client
+
+
+def attempt(client, username: str, password: str = "not-the-password"):
+    """One login attempt through the app's form (a wrong password unless given)."""
+    return AuthActions(client).login(username, password)
+
+
+@pytest.fixture
+def fresh_throttles(wiki):
+    """Failed logins here must not bring captchas or throttles to other tests."""
+    wiki.reset_login_throttles()
+    yield
+    wiki.reset_login_throttles()
+
+
 @pytest.fixture
 def auth(make_app, wiki):
     """An AuthActions over a test client of the app for the plain wiki."""

@@ -11,28 +11,8 @@ import pytest
 
 from auth.responses import CONTENT_SECURITY_POLICY
 from auth.rate_limits import account_name
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, attempt, client_from
 from devwiki.wikiserver import USERS, free_port
-
-
-@pytest.fixture
-def fresh_throttles(wiki):
-    """Failed logins here must not bring captchas or throttles to other tests."""
-    wiki.reset_login_throttles()
-    yield
-    wiki.reset_login_throttles()
-
-
-def client_from(app, address: str = "127.0.0.1", **headers: str):
-    """A test client whose requests come from ``address``, with these headers."""
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = address
-    client.environ_base.update({"HTTP_" + name.upper(): value for name, value in headers.items()})
-    return client
-
-
-def attempt(client, username: str, password: str = "not-the-password"):
-    return AuthActions(client).login(username, password)
 
 
 def page_text(response) -> str:

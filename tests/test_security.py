@@ -12,27 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.conftest import AuthActions, session_id
+from tests.conftest import AuthActions, attempt, client_from, session_id
 from devwiki.wikiserver import TOTP_USERS, USERS
 from wiki.usernames import canonical_username, user_namespace_names
-
-
-@pytest.fixture
-def fresh_throttles(wiki):
-    wiki.reset_login_throttles()
-    yield
-    wiki.reset_login_throttles()
-
-
-def client_from(app, address: str = "127.0.0.1", **headers: str):
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = address
-    client.environ_base.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
-    return client
-
-
-def attempt(client, username: str, password: str = "not-the-password"):
-    return AuthActions(client).login(username, password)
 
 
 # --- 1. the per-account limit and MediaWiki's name variants --------------------------------

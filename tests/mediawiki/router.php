@@ -10,6 +10,15 @@
 
 $path = parse_url( $_SERVER['REQUEST_URI'], PHP_URL_PATH );
 
+// Browsers fetch /favicon.ico on their own, at any time after a page of this
+// origin (the fake provider's) was shown. Neither MediaWiki package ships one,
+// so php -S would run index.php, which redirects to the main page: a wiki
+// request no test made. No icon here, answered at once.
+if ( $path === '/favicon.ico' ) {
+	http_response_code( 404 );
+	return true;
+}
+
 if ( strncmp( $path, '/_test/', 7 ) !== 0 ) {
 	return false;
 }
