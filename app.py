@@ -48,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["WIKI_API_URL"],
         user_agent=app.config["USER_AGENT"],
         timeout=app.config["WIKI_TIMEOUT"],
+        messages_ttl=app.config["WIKI_MESSAGES_TTL"],
     )
     app.session_interface = session_interface(
         app, redis_client=app.config.get("SESSION_REDIS"), session_dir=app.config["SESSION_DIR"])

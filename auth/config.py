@@ -94,7 +94,7 @@ ENV_VARS = (
     "WIKI_API_URL", "SECRET_KEY", "PUBLIC_URL", "SESSION_DIR", "REDIS_URL", "WIKI_TIMEOUT",
     "LOGIN_FLOW_TTL", "SESSION_LIFETIME", "WIKI_FORWARD_CLIENT_IP", "TRUSTED_PROXIES",
     "WIKI_USER_AGENT_CONTACT", "LOG_LEVEL", "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_USER",
-    "NEW_SESSION_RATE_LIMIT_PER_IP",
+    "NEW_SESSION_RATE_LIMIT_PER_IP", "WIKI_MESSAGES_TTL",
 )
 
 
@@ -114,6 +114,7 @@ def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "SESSION_DIR": env.get("SESSION_DIR", "").strip() or str(ROOT / "instance" / "sessions"),
         "REDIS_URL": _redis_url(env),
         "WIKI_TIMEOUT": _number(env, "WIKI_TIMEOUT", 10.0),
+        "WIKI_MESSAGES_TTL": _number(env, "WIKI_MESSAGES_TTL", 600, integer=True, allow_minimum=True),
         "LOGIN_FLOW_TTL": _number(env, "LOGIN_FLOW_TTL", 900, integer=True),
         "SESSION_LIFETIME": _number(env, "SESSION_LIFETIME", 7 * 24 * 3600, integer=True),
         "WIKI_FORWARD_CLIENT_IP": _flag(env, "WIKI_FORWARD_CLIENT_IP"),

@@ -43,7 +43,8 @@ def start(action: str, client: WikiClient, seed: Seed = Seed()) -> Flow:
 
     Raises ``ActionUnavailable`` if the wiki says the action is not possible.
     """
-    token, info = client.auth_info(ACTIONS[action].api)
+    # A provider's identity kept after RESTART may word the requests for this visitor alone.
+    token, info = client.auth_info(ACTIONS[action].api, keep_words=not seed.preserve_state)
     if not ACTIONS[action].available(info):
         raise ActionUnavailable(action)
     requests, values, message, kind = list(info.requests), dict(seed.values), seed.message, seed.message_kind

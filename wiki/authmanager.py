@@ -66,23 +66,40 @@ class AuthManagerCalls:
 
     get: Any
     post: Any
+    wiki: Any  # the Wiki, for its kept words (auth_messages)
+    lang: str | None
 
-    def auth_info(self, action: AuthAction) -> tuple[str, AuthInfo]:
-        """The token and the fields for ``action``, in one request."""
+    def auth_info(self, action: AuthAction, *, keep_words: bool = True) -> tuple[str, AuthInfo]:
+        """The token and the fields for ``action``, in one request (two on a miss of the kept words).
+
+        ``keep_words``: the fields' words may come from the wiki's
+        ``auth_messages`` (see ``wiki.auth_messages``); False where they may be
+        this visitor's own (a provider's identity kept after RESTART).
+        """
+        words, lang = self.wiki.auth_messages, self.lang or ""
+        if keep_words and words.known(action.requests_for, lang):
+            token, raw = self._auth_info(action, "none")
+            filled = words.fill(action.requests_for, lang, raw)
+            if filled is not None:
+                return token, AuthInfo.from_api(filled)
+        token, raw = self._auth_info(action, "html")
+        if keep_words:
+            words.keep(action.requests_for, lang, raw)
+        return token, AuthInfo.from_api(raw)
+
+    def _auth_info(self, action: AuthAction, message_format: str) -> tuple[str, dict[str, Any]]:
         data = self.get(
             action="query",
             meta="tokens|authmanagerinfo",
             type=action.token_type,
             amirequestsfor=action.requests_for,
-            amimessageformat="html",
+            amimessageformat=message_format,
         )
         try:
             query = data["query"]
-            token = query["tokens"][f"{action.token_type}token"]
-            info = AuthInfo.from_api(query["authmanagerinfo"])
+            return query["tokens"][f"{action.token_type}token"], query["authmanagerinfo"]
         except (KeyError, TypeError) as exc:
             raise WikiResponseError(f"authmanagerinfo answer lacks {exc}") from exc
-        return token, info
 
     def token(self, token_type: str) -> str:
         """A fresh token of one type."""

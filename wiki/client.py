@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import urllib3
 from requests.cookies import RequestsCookieJar, create_cookie
 
+from .auth_messages import AuthMessages
 from .authmanager import AUTH_ACTIONS, AuthAction, AuthManagerCalls, UserInfo
 from .errors import (
     WikiAPIError,
@@ -80,12 +81,15 @@ class Wiki:
         timeout: float = 10.0,
         pool: Pool | None = None,
         siteinfo_ttl: float = 3600.0,
+        messages_ttl: float = 600.0,
     ):
         self.api_url = api_url
         self.user_agent = user_agent
         self.timeout = timeout
         self.pool = pool or make_pool(api_url)
         self._siteinfo_ttl = siteinfo_ttl
+        # The login form's words, fetched as HTML once per action and language.
+        self.auth_messages = AuthMessages(messages_ttl)
         self._siteinfo: SiteInfo | None = None
         self._siteinfo_until = 0.0
         self._lock = threading.Lock()
