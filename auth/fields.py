@@ -312,11 +312,13 @@ def build_form(
     formdata: Any = None,
     values: dict[str, Any] | None = None,
     new_password: bool = False,
+    default_submit: bool = True,
 ) -> BuiltForm:
     """A form for these requests: one input per merged field, one button per provider.
 
     ``formdata`` is the POSTed data (None to show a fresh form); ``values`` are
-    earlier, non-secret inputs to show again.
+    earlier, non-secret inputs to show again.  ``default_submit=False``: no plain
+    submit (what it would send cannot succeed here); buttons only.
     """
     # Drawn as Special:UserLogin does: the primary provider's fields first, then
     # what every attempt needs (a captcha), then options (remember me).
@@ -330,7 +332,7 @@ def build_form(
     # The plain submit is hidden when every primary provider brings its own
     # button (as Special:UserLogin does).
     primaries = [r for r in requests if r.required == PRIMARY_REQUIRED]
-    has_default_submit = not primaries or any(r.button is None for r in primaries)
+    has_default_submit = default_submit and (not primaries or any(r.button is None for r in primaries))
     form_cls, attr_of = _form_class(tuple(merged), has_default_submit, submit_label, new_password)
     form = form_cls(formdata=formdata, data=_form_data(values or {}, attr_of))
     form.by_name = {name: form[attr] for name, attr in attr_of.items()}

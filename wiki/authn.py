@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Callable
 
 from .errors import WikiResponseError
 
@@ -91,6 +91,24 @@ class AuthField:
 CHOICE_FIELDS: dict[str, str] = {"TwoFactorModuleSelectAuthenticationRequest": "newModule"}
 
 
+# Third-party captcha widgets (ConfirmEdit's hCaptcha, Turnstile, reCAPTCHA): a
+# script of theirs, loaded with the wiki's site key (metadata.key), answers
+# captchaWord.  metadata.type names the widget; metadata.mime says it is a script.
+WIDGET_CAPTCHAS = frozenset({"hcaptcha", "turnstile", "recaptchanocaptcha"})
+
+# What only a page on the wiki's own site can answer, by request: a WebAuthn
+# ceremony (the browser binds it to the wiki's origin), as a second factor or as
+# a passkey login of its own (OATHAuth master, a primary provider), or a third
+# party's captcha widget (its site key serves the wiki's domain).  The first
+# that matches names it.
+ONLY_ON_WIKI: tuple[tuple[str, Callable[["AuthRequest"], bool]], ...] = (
+    ("passkey", lambda r: "webauthn" in r.id.lower() and r.required == PRIMARY_REQUIRED),
+    ("security-key", lambda r: "webauthn" in r.id.lower()),
+    ("captcha-widget", lambda r: r.metadata.get("type") in WIDGET_CAPTCHAS
+     or r.metadata.get("mime") == "application/javascript"),
+)
+
+
 def class_name(request_id: str) -> str:
     """``MediaWiki\\Extension\\X\\FooRequest`` -> ``FooRequest`` (without a button's ``:name``)."""
     return request_id.rsplit("\\", 1)[-1].split(":", 1)[0]
@@ -146,6 +164,11 @@ class AuthRequest:
 
     def has_field(self, name: str | None) -> bool:
         return any(f.name == name for f in self.fields)
+
+    @property
+    def only_on_wiki(self) -> str:
+        """What of ONLY_ON_WIKI this request is ("passkey", "security-key", "captcha-widget"), or ""."""
+        return next((name for name, matches in ONLY_ON_WIKI if matches(self)), "")
 
 
 def merge_fields(requests: list[AuthRequest]) -> list[AuthField]:
