@@ -2,6 +2,7 @@
 
 - ``flow``: one AuthManager flow (log in, create an account), a typed state machine;
 - ``fields``: the wiki's field types as form fields, one record a type;
+- ``wiki_answers``: what a FAIL's messagecode leads to, and what only the wiki's own page can answer;
 - ``callback``: the one-time value that ties a provider's callback to its flow;
 - ``wiki_session``: what the server-side session holds; ``session_store``: its rules;
 - ``rate_limits``, ``csrf``: what guards the login POSTs;

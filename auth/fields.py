@@ -50,6 +50,10 @@ FIELD_HINTS: dict[str, dict[str, str]] = {
     "email": {"autocomplete": "email", "type": "email"},
     "realname": {"autocomplete": "name"},
     "OATHToken": {"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    # OATHAuth 1.46+: recovery codes are a module (a step) of their own.
+    "RecoveryCode": {"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    # EmailAuth: the code the wiki e-mailed.
+    "token": {"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
     "captchaWord": {"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"},
 }
 NEW_PASSWORD_HINTS = {"password": {"autocomplete": "new-password"}}
@@ -57,6 +61,12 @@ NEW_PASSWORD_HINTS = {"password": {"autocomplete": "new-password"}}
 
 def _choices(f: AuthField) -> list[SelectChoice]:
     return [SelectChoice(value, plain_text(label)) for value, label in f.options]
+
+
+def _stay_or_choices(f: AuthField) -> list[SelectChoice]:
+    # "" is staying with this step (no button pressed), offered by the wiki or not.
+    stay = [] if any(value == "" for value, _ in f.options) else [SelectChoice("", "")]
+    return stay + _choices(f)
 
 
 def _kw(f: AuthField, hints: dict[str, str]) -> dict[str, Any]:
@@ -97,6 +107,8 @@ class FieldKind:
     kept: bool = True  # shown again after a failure (a sensitive field never is)
     can_be_required: bool = True  # null, button and hidden fields never block a submit
     is_button: bool = False  # drawn with the form's buttons; pressing it chooses its request
+    button_macro: str = ""  # with is_button: the macro that draws it among the form's buttons
+    goes_alone: bool = False  # pressing it sends its own request only: a way on instead of this step
 
 
 FIELD_KINDS: dict[str, FieldKind] = {
@@ -113,7 +125,7 @@ FIELD_KINDS: dict[str, FieldKind] = {
         _list, "multiselect"),
     "checkbox": FieldKind(lambda f, h: BooleanField(**_kw(f, h), default=bool(f.value)), _flag, "checkbox"),
     "button": FieldKind(lambda f, h: SubmitField(**_kw(f, h)), _flag, "button", kept=False,
-                        can_be_required=False, is_button=True),
+                        can_be_required=False, is_button=True, button_macro="provider_button"),
     # Text only (a captcha's question or image): no input.
     "null": FieldKind(None, _nothing, "info", kept=False, can_be_required=False),
 }
@@ -121,11 +133,29 @@ FIELD_KINDS: dict[str, FieldKind] = {
 UNKNOWN_KIND = FieldKind(None, _nothing, "unknown", kept=False, can_be_required=False)
 # The types that have an input (the form field each makes).
 FIELD_TYPES = {name: kind.make for name, kind in FIELD_KINDS.items() if kind.make is not None}
+# A choice between ways to answer a step (wiki.authn.CHOICE_FIELDS, a select on the
+# wire): one button an option, as Special:UserLogin draws it, each sending
+# name=option alone (its request only: no code is asked for).  A SelectField
+# takes the pressed value and refuses one the wiki did not offer.
+CHOICE_KIND = FieldKind(lambda f, h: SelectField(**_kw(f, h), choices=_stay_or_choices(f), default=""),
+                        _value, "button", kept=False, can_be_required=False, is_button=True,
+                        button_macro="choice_buttons", goes_alone=True)
+
+# Choices this app does not offer: a way on that only the wiki's own page can go
+# (an OATHAuth module's name -> why).  Its step, if the wiki starts there, says so.
+CHOICES_NOT_OFFERED = {"webauthn": "security keys work only on the wiki itself"}
+# The words of a choice's button, by option (OATHAuth's module names); others get
+# "Use <the wiki's label> instead".
+CHOICE_LABELS = {
+    "recoverycodes": "Use a recovery code instead",
+    "totp": "Use your authenticator app instead",
+    "webauthn": "Use a security key instead",
+}
 
 
 def kind_of(f: AuthField) -> FieldKind:
-    """The record for this field's type."""
-    return FIELD_KINDS.get(f.type, UNKNOWN_KIND)
+    """The record for this field: a choice's, else its type's."""
+    return CHOICE_KIND if f.choice else FIELD_KINDS.get(f.type, UNKNOWN_KIND)
 
 
 def required_field_names(requests: list[AuthRequest]) -> set[str]:
@@ -156,6 +186,12 @@ class FieldView:
     def kind(self) -> FieldKind:
         return kind_of(self.auth)
 
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """A choice's buttons: (value, words), but "" (stay) and the ones not offered here."""
+        return [(value, CHOICE_LABELS.get(value) or f"Use {plain_text(label)} instead")
+                for value, label in self.auth.options if value and value not in CHOICES_NOT_OFFERED]
+
     def input_attrs(self, *, with_help: bool = True) -> dict[str, Any]:
         """The input's id, what describes it (its help, its error), and whether it is required."""
         field_id = f"wl-field-{self.auth.name}"
@@ -183,14 +219,16 @@ class BuiltForm:
 
     @property
     def buttons(self) -> list[FieldView]:
-        return [v for v in self.fields if v.kind.is_button]
+        # A choice with nothing this app offers draws no button.
+        return [v for v in self.fields if v.kind.is_button and not (v.kind.goes_alone and not v.choices)]
 
     def pressed_button(self) -> str | None:
-        """The provider button the user pressed, if any."""
-        for view in self.buttons:
-            if view.field is not None and view.field.data:
-                return view.auth.name
-        return None
+        """The name of the button the user pressed (a provider's, a choice), if any."""
+        view = self._pressed()
+        return view.auth.name if view else None
+
+    def _pressed(self) -> FieldView | None:
+        return next((v for v in self.buttons if v.field is not None and v.field.data), None)
 
     def chosen_requests(self) -> list[AuthRequest]:
         """The requests this submission is for.
@@ -198,8 +236,12 @@ class BuiltForm:
         A provider's button chooses that provider's request; the plain submit
         chooses every primary request that has no button of its own.  Secondary
         and optional requests (captcha, remember me, ...) always come along.
+        A choice's button (another way on) sends its own request alone.
         """
-        pressed = self.pressed_button()
+        view = self._pressed()
+        if view is not None and view.kind.goes_alone:  # another way on: its request only
+            return [r for r in self.requests if r.has_field(view.auth.name)]
+        pressed = view.auth.name if view else None
         chosen = []
         for req in self.requests:
             if req.required != PRIMARY_REQUIRED:
@@ -270,11 +312,13 @@ def build_form(
     formdata: Any = None,
     values: dict[str, Any] | None = None,
     new_password: bool = False,
+    default_submit: bool = True,
 ) -> BuiltForm:
     """A form for these requests: one input per merged field, one button per provider.
 
     ``formdata`` is the POSTed data (None to show a fresh form); ``values`` are
-    earlier, non-secret inputs to show again.
+    earlier, non-secret inputs to show again.  ``default_submit=False``: no plain
+    submit (what it would send cannot succeed here); buttons only.
     """
     # Drawn as Special:UserLogin does: the primary provider's fields first, then
     # what every attempt needs (a captcha), then options (remember me).
@@ -288,7 +332,7 @@ def build_form(
     # The plain submit is hidden when every primary provider brings its own
     # button (as Special:UserLogin does).
     primaries = [r for r in requests if r.required == PRIMARY_REQUIRED]
-    has_default_submit = not primaries or any(r.button is None for r in primaries)
+    has_default_submit = default_submit and (not primaries or any(r.button is None for r in primaries))
     form_cls, attr_of = _form_class(tuple(merged), has_default_submit, submit_label, new_password)
     form = form_cls(formdata=formdata, data=_form_data(values or {}, attr_of))
     form.by_name = {name: form[attr] for name, attr in attr_of.items()}

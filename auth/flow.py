@@ -21,19 +21,17 @@ from flask import redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
 from wiki import AuthRequest, AuthResult, WikiClient, WikiError
-from wiki.authn import FAIL, PASS, PRIMARY_REQUIRED, REDIRECT, RESTART, UI
+from wiki.authn import FAIL, PASS, PRIMARY_REQUIRED, REDIRECT, REQUIRED, RESTART, UI
 
 from . import callback as callback_state, wiki_session
 from .state import ACTIONS, ActionUnavailable, Flow, Seed, Stage, Step
 from .fields import BuiltForm, build_form
 from .pages import describe_wiki_error, error_status, message_page
 from .urls import public_url
-from .wiki_html import plain_text
+from .wiki_answers import fail_answer, only_on_wiki_notice
+from .wiki_html import plain_text, sanitize
 
 log = logging.getLogger("wiki_login.auth")
-
-# The wiki says this when it no longer knows the flow (its session expired).
-NOT_IN_PROGRESS = {"authmanager-authn-not-in-progress", "authmanager-create-not-in-progress"}
 
 
 # --- starting, showing and sending a step -------------------------------------------
@@ -71,28 +69,39 @@ def start(action: str, client: WikiClient, seed: Seed = Seed()) -> Flow:
 
 
 def step_form(flow: Flow, formdata: Any = None) -> BuiltForm:
-    """The form for the flow's current step: fresh (with kept values) or as POSTed."""
+    """The form for the flow's current step: fresh (with kept values) or as POSTed.
+
+    Requests only the wiki's own page can answer (a security key, a captcha
+    widget) are left out: the page says so instead (``render_flow``).  If one of
+    them was required (a captcha, a second factor; not a primary provider beside
+    the password), the plain submit could only fail, so there is none; a choice
+    of another way on (another second factor) stays.
+    """
     action = ACTIONS[flow.action]
+    requests = flow.auth_requests
+    answerable = [r for r in requests if not r.only_on_wiki]
     return build_form(
-        flow.auth_requests,
+        answerable,
         submit_label=action.submit if flow.stage == Stage.BEGIN else action.continue_submit,
         formdata=formdata,
         values=flow.values if formdata is None else None,
         new_password=action.new_password,
+        default_submit=not any(r.only_on_wiki and r.required == REQUIRED for r in requests),
     )
 
 
 def render_flow(flow: Flow, built: BuiltForm | None = None, *, error: str = "", status: int = 200):
     """The page for the flow's current step."""
     site = wiki_session.wiki().siteinfo()
+    action = ACTIONS[flow.action]
     return render_template(
         "auth_form.html",
         flow=flow,
-        pages=ACTIONS[flow.action],
+        pages=action,
         built=built or step_form(flow),
         error=error,
-        unsupported=[r for r in flow.auth_requests if _unsupported(r)],
-        wiki_login_url=site.page_url("Special:UserLogin"),
+        only_on_wiki=[only_on_wiki_notice(r, action.wiki_page_words) for r in flow.auth_requests if r.only_on_wiki],
+        wiki_login_url=site.page_url(action.wiki_page),
         user=wiki_session.current_user(),
     ), status
 
@@ -226,17 +235,19 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult, passw
 
 
 def on_fail(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
-    if result.messagecode in NOT_IN_PROGRESS:
-        message = ("The wiki no longer remembers this attempt (it took too long, "
-                   "or the wiki was restarted). Please start again.")
-    else:
-        message = result.message or Markup("The wiki refused this ({}).").format(
-            result.messagecode or "no reason given")
+    answer = fail_answer(result.messagecode)  # auth.wiki_answers.FAIL_ANSWERS
+    message = answer.message(result)
+    if not answer.form_again:
+        # No retry here can fix it: what to do, and the wiki's own login page.
+        Flow.clear()
+        site = wiki_session.wiki().siteinfo()
+        return message_page(answer.title, sanitize(message, site.server), status=403,
+                            retry_url=site.page_url("Special:UserLogin"), retry_label="Log in on the wiki")
     # Fields are fetched again: after a failure the wiki may ask for more (a captcha).
     # The first form's non-secret inputs (the username) are kept.
     new = start(flow.action, client, Seed(
-        returnto=flow.returnto, values=flow.values, message=message, preserve_state=flow.preserve_state,
-        can_preserve_state=result.canpreservestate, provider=flow.provider,
+        returnto=flow.returnto, values=flow.values, message=message, message_kind=answer.message_kind,
+        preserve_state=flow.preserve_state, can_preserve_state=result.canpreservestate, provider=flow.provider,
         provider_request=flow.provider_request))
     return render_flow(new)
 
@@ -329,10 +340,6 @@ def provider_name(req: AuthRequest) -> str:
     name = plain_text(req.provider)
     return "" if "\\" in name else name
 
-
-def _unsupported(req: AuthRequest) -> bool:
-    # WebAuthn needs the browser to talk to the wiki's own domain.
-    return "webauthn" in req.id.lower()
 
 
 __all__ = ["HANDLERS", "continue_from_callback", "render_flow", "resume_page", "send_step", "start", "submit"]

@@ -41,13 +41,16 @@ class Action:
     continue_submit: str
     form_endpoint: str
     new_password: bool  # the password field is a new one (browsers then suggest one)
+    wiki_page: str = "Special:UserLogin"  # the wiki's own page for it, for what only the wiki can do
+    wiki_page_words: str = "login page"
 
 
 ACTIONS: dict[str, Action] = {
     "login": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
                     "Log in", "to", "Log in", "Continue", "login.login", False),
     "create": Action(AUTH_ACTIONS["create"], lambda info: info.can_create_accounts,
-                     "Create account", "on", "Create your account", "Continue", "login.create", True),
+                     "Create account", "on", "Create your account", "Continue", "login.create", True,
+                     "Special:CreateAccount", "account creation page"),
 }
 
 

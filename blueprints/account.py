@@ -46,8 +46,9 @@ def home():
         except WikiError as exc:
             problem = describe_wiki_error(exc)
         else:
-            if info.anonymous:
-                # The wiki no longer knows this session: say so rather than pretend.
+            if not _a_wiki_user(info):
+                # The wiki no longer knows this session (or it is a temporary account's,
+                # which nobody logs in to): say so rather than pretend.
                 wiki_session.end_user_session()
                 user, info, session_ended = None, None, True
     return render_template(
@@ -100,6 +101,20 @@ def logout():
     if not user:
         return redirect(url_for("account.home"), code=303)  # a half-finished login, if any, is gone
     return redirect(url_for("account.home", logged_out=_logged_out_mark()), code=303)
+
+
+def _a_wiki_user(info: UserInfo) -> bool:
+    """Whether the wiki says these cookies are someone logged in to a real account.
+
+    A temporary account is registered (``assert=user`` passes) but is not a login:
+    userinfo says ``temp`` (1.40+); older wikis' names match siteinfo's patterns.
+    """
+    if not info.logged_in:
+        return False
+    try:
+        return not wiki_session.wiki().siteinfo().temp_accounts.is_temporary_name(info.name)
+    except WikiError:
+        return True
 
 
 def session_cookie_sent() -> bool:

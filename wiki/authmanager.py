@@ -40,9 +40,17 @@ class UserInfo:
     name: str
     id: int = 0
     anonymous: bool = False
+    # A temporary account (MediaWiki 1.39+ with $wgAutoCreateTempUser): registered,
+    # so assert=user lets it through, but nobody logged in to it.
+    temporary: bool = False
     groups: tuple[str, ...] = ()  # without the implicit "*" (everyone)
     rights: tuple[str, ...] = ()
     edit_count: int | None = None
+
+    @property
+    def logged_in(self) -> bool:
+        """Someone logged in to a real account: not anonymous, not a temporary account."""
+        return not self.anonymous and not self.temporary
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> "UserInfo":
@@ -55,6 +63,7 @@ class UserInfo:
             id=int(data.get("id") or 0),
             # formatversion=2 says "anon": true; an id of 0 means the same.
             anonymous=bool(data.get("anon")) or not data.get("id"),
+            temporary=bool(data.get("temp")),
             groups=tuple(str(g) for g in data.get("groups") or () if g != "*"),
             rights=tuple(str(r) for r in data.get("rights") or ()),
             edit_count=int(edit_count) if isinstance(edit_count, int) else None,

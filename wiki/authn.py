@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Callable
 
 from .errors import WikiResponseError
 
@@ -44,9 +44,13 @@ class AuthField:
     sensitive: bool = False
     value: str | None = None  # hidden fields, null fields (e.g. a captcha question)
     options: tuple[tuple[str, str], ...] = ()  # select/multiselect: (value, label)
+    # Not an answer but a choice of what to answer instead (see CHOICE_FIELDS):
+    # each option but "" is another way on, sent alone.  Not on the wire: from_api
+    # knows it from the request's class, so a stored request gets it back.
+    choice: bool = False
 
     @classmethod
-    def from_api(cls, name: str, data: dict[str, Any]) -> "AuthField":
+    def from_api(cls, name: str, data: dict[str, Any], *, choice: bool = False) -> "AuthField":
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise WikiResponseError(f"field {name!r} has no type")
         options = data.get("options") or {}
@@ -62,6 +66,7 @@ class AuthField:
             sensitive=bool(data.get("sensitive", False)),
             value=None if value is None else str(value),
             options=tuple((str(k), _text(v)) for k, v in options.items()),
+            choice=choice,
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -77,6 +82,36 @@ class AuthField:
         if self.options:
             data["options"] = dict(self.options)
         return data
+
+
+# Requests whose field is a choice between ways to answer the step rather than an
+# answer (OATHAuth 1.46+ for a user with several second factors: "use a recovery
+# code instead"): the request's class -> that field.  Sending the field alone
+# (newModule=recoverycodes) makes the wiki answer a new UI step for that way.
+CHOICE_FIELDS: dict[str, str] = {"TwoFactorModuleSelectAuthenticationRequest": "newModule"}
+
+
+# Third-party captcha widgets (ConfirmEdit's hCaptcha, Turnstile, reCAPTCHA): a
+# script of theirs, loaded with the wiki's site key (metadata.key), answers
+# captchaWord.  metadata.type names the widget; metadata.mime says it is a script.
+WIDGET_CAPTCHAS = frozenset({"hcaptcha", "turnstile", "recaptchanocaptcha"})
+
+# What only a page on the wiki's own site can answer, by request: a WebAuthn
+# ceremony (the browser binds it to the wiki's origin), as a second factor or as
+# a passkey login of its own (OATHAuth master, a primary provider), or a third
+# party's captcha widget (its site key serves the wiki's domain).  The first
+# that matches names it.
+ONLY_ON_WIKI: tuple[tuple[str, Callable[["AuthRequest"], bool]], ...] = (
+    ("passkey", lambda r: "webauthn" in r.id.lower() and r.required == PRIMARY_REQUIRED),
+    ("security-key", lambda r: "webauthn" in r.id.lower()),
+    ("captcha-widget", lambda r: r.metadata.get("type") in WIDGET_CAPTCHAS
+     or r.metadata.get("mime") == "application/javascript"),
+)
+
+
+def class_name(request_id: str) -> str:
+    """``MediaWiki\\Extension\\X\\FooRequest`` -> ``FooRequest`` (without a button's ``:name``)."""
+    return request_id.rsplit("\\", 1)[-1].split(":", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -98,13 +133,14 @@ class AuthRequest:
         if not isinstance(raw_fields, dict):
             raise WikiResponseError(f"request {data['id']!r} has malformed fields")
         metadata = data.get("metadata")
+        choice = CHOICE_FIELDS.get(class_name(data["id"]))
         return cls(
             id=data["id"],
             required=data.get("required", OPTIONAL),
             provider=_text(data.get("provider")),
             account=_text(data.get("account")),
             metadata=metadata if isinstance(metadata, dict) else {},
-            fields=tuple(AuthField.from_api(n, f) for n, f in raw_fields.items()),
+            fields=tuple(AuthField.from_api(n, f, choice=n == choice) for n, f in raw_fields.items()),
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -125,6 +161,14 @@ class AuthRequest:
     def has_button(self, name: str | None) -> bool:
         """Whether ``name`` is one of this request's buttons."""
         return any(f.type == "button" and f.name == name for f in self.fields)
+
+    def has_field(self, name: str | None) -> bool:
+        return any(f.name == name for f in self.fields)
+
+    @property
+    def only_on_wiki(self) -> str:
+        """What of ONLY_ON_WIKI this request is ("passkey", "security-key", "captcha-widget"), or ""."""
+        return next((name for name, matches in ONLY_ON_WIKI if matches(self)), "")
 
 
 def merge_fields(requests: list[AuthRequest]) -> list[AuthField]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.cookiejar import Cookie
 from typing import Any, Iterable
 from urllib.parse import quote, urlencode, urlsplit
@@ -41,6 +42,35 @@ StoredCookie = list[Any]
 
 
 @dataclass(frozen=True)
+class TempAccounts:
+    """``siteinfo`` ``autocreatetempuser``: whether the wiki makes temporary accounts, and their names."""
+
+    enabled: bool = False
+    # The names' patterns, "$1" the variable part (e.g. "~$1").  MediaWiki 1.39-1.42
+    # dumped the whole configuration, with one "matchPattern" string.
+    match_patterns: tuple[str, ...] = ()
+
+    @classmethod
+    def from_api(cls, data: Any) -> "TempAccounts":
+        if not isinstance(data, dict):
+            return cls()
+        patterns = data.get("matchPatterns", data.get("matchPattern")) or ()
+        if isinstance(patterns, str):
+            patterns = (patterns,)
+        return cls(enabled=bool(data.get("enabled")),
+                   match_patterns=tuple(str(p) for p in patterns if isinstance(p, str) and "$1" in p))
+
+    def is_temporary_name(self, name: str) -> bool:
+        """Whether ``name`` is one of the wiki's temporary account names (for wikis whose
+        userinfo does not say ``temp``)."""
+        for pattern in self.match_patterns:
+            prefix, _, suffix = pattern.partition("$1")
+            if len(name) > len(prefix) + len(suffix) and name.startswith(prefix) and name.endswith(suffix):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class SiteInfo:
     """The few facts about the wiki that pages need."""
 
@@ -54,6 +84,7 @@ class SiteInfo:
     languages: dict[str, str] = field(default_factory=dict)
     # Every name of the User namespace, as the title codec compares them ("user", "benutzer", ...).
     user_namespaces: frozenset[str] = DEFAULT_USER_NAMESPACES
+    temp_accounts: TempAccounts = TempAccounts()
 
     def page_url(self, title: str) -> str:
         """The wiki's own address of a page (encoded as MediaWiki's wfUrlencode does)."""
@@ -67,6 +98,9 @@ def origin_of(url: str) -> str:
 
 
 NS_USER = 2
+# siteinfo's siprop=autocreatetempuser (temporary accounts): not in 1.39, in 1.43; from 1.40
+# on is assumed, not checked (1.39 would warn of an unknown siprop value).
+TEMP_ACCOUNTS_SINCE = (1, 40)
 SITEINFO_RETRY = 60.0  # seconds between tries while the wiki is down
 
 
@@ -124,6 +158,10 @@ class Wiki:
             data = self.client().get(action="query", meta="siteinfo",
                                      siprop="general|languages|namespaces|namespacealiases")
             info = _parse_siteinfo(data)
+            if _version(info.generator) >= TEMP_ACCOUNTS_SINCE:  # older wikis would warn of the siprop
+                temp = self.client().get(action="query", meta="siteinfo", siprop="autocreatetempuser")
+                info = replace(info, temp_accounts=TempAccounts.from_api(
+                    (temp.get("query") or {}).get("autocreatetempuser")))
         except WikiError:
             with self._lock:
                 if self._siteinfo is None:
@@ -154,6 +192,12 @@ def _parse_siteinfo(data: dict[str, Any]) -> SiteInfo:
         )
     except (KeyError, TypeError) as exc:
         raise WikiResponseError(f"siteinfo lacks {exc}") from exc
+
+
+def _version(generator: str) -> tuple[int, ...]:
+    """``"MediaWiki 1.43.9"`` -> ``(1, 43)``; ``()`` when it says no version."""
+    match = re.search(r"(\d+)\.(\d+)", generator)
+    return (int(match.group(1)), int(match.group(2))) if match else ()
 
 
 def _user_namespaces(query: dict[str, Any]) -> frozenset[str]:
@@ -299,4 +343,4 @@ def _cookie(name: str, value: str, domain: str, path: str, expires: int | None, 
     )
 
 
-__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_pool", "origin_of"]
+__all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "TempAccounts", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_pool", "origin_of"]
