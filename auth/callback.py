@@ -115,6 +115,3 @@ def provider_params(items: list[tuple[str, str]], action: AuthAction) -> dict[st
             return None
         params[key] = value
     return params
-
-
-# --- helpers ------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def session_config(config: dict[str, Any]) -> dict[str, Any]:
 
     Either way each stored session expires SESSION_LIFETIME seconds after its
     last use (a Redis TTL, or the file's expiry time), so nothing piles up; the
-    expiry moves at most every tenth of that (see blueprints/session_store.py).
+    expiry moves at most every tenth of that (see auth/session_store.py).
     """
     secure = config["PUBLIC_URL"].startswith("https://")
     settings: dict[str, Any] = {

@@ -113,13 +113,13 @@ def submit(flow: Flow, built: BuiltForm):
     req = next((r for r in chosen if r.has_button(pressed)), None) if pressed else None
     if req is not None and req.required == PRIMARY_REQUIRED:  # a provider's own button
         flow.provider = provider_name(req) or plain_text(req.button.label)
-        if flow.action == "login":
+        if ACTIONS[flow.action].keeps_provider:
             flow.provider_request = req.to_api()
     if flow.stage == Stage.BEGIN:
         lasting = _lasting_field_names(built.requests)
         flow.values = {k: v for k, v in built.kept_values().items() if k in lasting}
     password = built.form.by_name.get("password")
-    new_password = password.data if flow.action == "create" and password is not None else None
+    new_password = password.data if ACTIONS[flow.action].new_password and password is not None else None
     return send_step(flow, Step(built.api_params(), tuple(r.id for r in chosen), new_password))
 
 
@@ -132,7 +132,7 @@ def _exchange(flow: Flow, step: Step) -> tuple[WikiClient, AuthResult]:
             result, flow.token = client.begin(flow.api, flow.token, step.fields, requests=step.requests,
                                               return_url=callback_url(flow), preserve_state=flow.preserve_state)
         else:
-            result, flow.token = client.continue_(flow.api, flow.token, step.fields)
+            result, flow.token = client.continue_(flow.api, flow.token, step.fields, requests=step.requests)
     finally:
         step.fields.clear()  # drop this request's reference to the secrets at once
     log_outcome(flow, result, time.monotonic() - began)
@@ -186,10 +186,18 @@ def resume_page(flow: Flow | None):
 # --- one function a status ----------------------------------------------------------
 
 def on_pass(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
-    if flow.action == "create":
-        return log_in_new_account(flow, client, result, step.new_password)
+    return AFTER_PASS[ACTIONS[flow.action].after_pass](flow, client, result, step)
+
+
+def start_session(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
+    """Logged in: this browser's session is now the user's, under a new id."""
     wiki_session.start_user_session(result.username or flow.values.get("username", ""), client)
     return redirect(flow.returnto or url_for("account.home"), code=303)
+
+
+def new_account(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
+    """An account was made: log in to it."""
+    return log_in_new_account(flow, client, result, step.new_password)
 
 
 def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult, password: str | None):
@@ -208,11 +216,12 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult, passw
         return message_page("Account created", Markup("{} You are still logged in as {}.").format(created, creator),
                             retry_url=url_for("account.home"), retry_label="Home")
     try:
-        login = Flow(action="login", stage=Stage.BEGIN, requests=[], token=client.token("login"),
-                     returnto=flow.returnto, values={"username": username})
+        login = Flow(action="login", stage=Stage.BEGIN, requests=[], token="", returnto=flow.returnto,
+                     values={"username": username})
         if password and username:
+            login.token = client.token("login")
             first, login.token = client.begin(login.api, login.token, {"username": username, "password": password},
-                                              requests=(), return_url=callback_url(login))
+                                              return_url=callback_url(login))
             if first.status != FAIL:
                 log_outcome(login, first, 0)
                 return HANDLERS[first.status](login, client, first, Step({}))
@@ -220,7 +229,7 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult, passw
             # login): the login form, with the good news first.
         elif flow.provider_request:
             button = AuthRequest.from_api(flow.provider_request)
-            login.values, login.requests = {}, [flow.provider_request]
+            login.token, login.values, login.requests = client.token("login"), {}, [flow.provider_request]
             login.provider, login.provider_request = flow.provider, flow.provider_request
             return send_step(login, Step({button.button.name: "1"}, (button.id,)))
         new = start("login", client, Seed(returnto=flow.returnto, values={"username": username},
@@ -266,7 +275,7 @@ def on_ui(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
 def on_redirect(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
     target = urlsplit(result.redirecttarget)
     if target.scheme.lower() not in ("http", "https") or not target.netloc:
-        Flow.clear()
+        Flow.clear(flow.callback)
         return message_page("This sign-in cannot continue",
                             "The wiki tried to send you to an address that is not a web page. Nothing was "
                             "sent there. Please start again, or tell the wiki's administrators.", status=502)
@@ -293,6 +302,12 @@ def render_restart(flow: Flow):
     """The "recognised, but no wiki account is linked" page, with its two ways on."""
     return render_template("restart.html", flow=flow, provider=flow.provider or "The identity provider"), 200
 
+
+# What PASS leads to, by Action.after_pass.
+AFTER_PASS: dict[str, Callable[[Flow, WikiClient, AuthResult, Step], Any]] = {
+    "session": start_session,
+    "new account": new_account,
+}
 
 HANDLERS: dict[str, Callable[[Flow, WikiClient, AuthResult, Step], Any]] = {
     PASS: on_pass,

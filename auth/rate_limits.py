@@ -30,6 +30,7 @@ from wiki.usernames import DEFAULT_USER_NAMESPACES, canonical_username
 
 from . import wiki_session
 from .pages import message_page
+from .state import Stage
 
 # (endpoint, method) of every request that is a login attempt.
 LIMITED = frozenset({
@@ -38,6 +39,8 @@ LIMITED = frozenset({
     ("login.callback", "POST"),
     ("bot.login", "POST"),
 })
+# (endpoint, method) of the flow's form posts: a later step of these continues a flow's account.
+FORM_STEPS = frozenset({("login.login_post", "POST"), ("login.create_post", "POST")})
 # (endpoint, method) of the form pages that make a new session for a browser without one.
 SESSION_MAKING = frozenset({
     ("login.login", "GET"),
@@ -79,13 +82,16 @@ def account_name(raw: str, user_namespaces: frozenset[str] = DEFAULT_USER_NAMESP
 
 
 def username_key() -> str:
-    """The account this attempt is for: the name typed, or the one a later step continues."""
+    """The account this attempt is for: the name typed at a first step, or the one a later step continues.
+
+    A later step (a two-factor code) is always counted for the account its flow
+    began with, whatever name the POST adds to it.
+    """
     typed = request.form.get("username", "")
-    if not typed:
-        # A two-factor step names no user: it continues the flow of the name typed before.
+    if (request.endpoint, request.method) in FORM_STEPS:
         flow = session.get(wiki_session.FLOW)
-        values = flow.get("values") if isinstance(flow, dict) else None
-        typed = str(values.get("username") or "") if isinstance(values, dict) else ""
+        if isinstance(flow, dict) and flow.get("stage") == Stage.CONTINUE and isinstance(flow.get("values"), dict):
+            typed = str(flow["values"].get("username") or "")
     if not typed:
         return ""
     try:

@@ -43,6 +43,11 @@ class Action:
     new_password: bool  # the password field is a new one (browsers then suggest one)
     wiki_page: str = "Special:UserLogin"  # the wiki's own page for it, for what only the wiki can do
     wiki_page_words: str = "login page"
+    # What PASS means: "session" (this browser is now logged in as the user), or
+    # "new account" (log in to the account just made). auth.flow.AFTER_PASS.
+    after_pass: str = "session"
+    # A provider's button pressed here is kept, to log in with it again later.
+    keeps_provider: bool = True
 
 
 ACTIONS: dict[str, Action] = {
@@ -50,7 +55,8 @@ ACTIONS: dict[str, Action] = {
                     "Log in", "to", "Log in", "Continue", "login.login", False),
     "create": Action(AUTH_ACTIONS["create"], lambda info: info.can_create_accounts,
                      "Create account", "on", "Create your account", "Continue", "login.create", True,
-                     "Special:CreateAccount", "account creation page"),
+                     "Special:CreateAccount", "account creation page", after_pass="new account",
+                     keeps_provider=False),
 }
 
 
@@ -81,8 +87,8 @@ class Step:
     """One step on its way to the wiki.  Lives for one request: it holds what the user typed."""
 
     fields: dict[str, Any]
-    requests: tuple[str, ...] = ()  # the chosen requests' ids (a first step)
-    new_password: str | None = None  # a new account's, to log in with at once (create only)
+    requests: tuple[str, ...] | None = None  # the chosen requests' ids (None: not named, the wiki picks)
+    new_password: str | None = None  # a new account's, to log in with at once (Action.new_password)
 
 
 @dataclass
@@ -152,7 +158,15 @@ class Flow:
         return flow
 
     @staticmethod
-    def clear() -> None:
+    def clear(callback: str = "") -> None:
+        """Forget the flow in progress; with ``callback``, only if it is the flow that went away with it.
+
+        A callback's flow is kept apart from the session's current one (which
+        may be another tab's): ending one must not end the other.
+        """
+        stored = session.get(wiki_session.FLOW)
+        if callback and not (isinstance(stored, dict) and stored.get("callback") == callback):
+            return
         session.pop(wiki_session.FLOW, None)
 
 

@@ -1,12 +1,12 @@
 """What a browser user's server-side session holds, and nothing else.
 
 The browser has only an opaque session id.  Behind it, in the store:
-- ``wiki_cookies``: this user's wiki cookies (their own requests session, serialised);
+- ``wiki_cookies``: this user's wiki cookies (``WikiClient.export_cookies()``);
 - ``user``: the wiki user name once logged in;
-- ``flow``: a half-finished login (see ``login_flow.Flow``): field descriptions,
+- ``flow``: a half-finished login (see ``auth.state.Flow``): field descriptions,
   the wiki's token, non-secret values to show again;
 - ``callbacks``: flows away at an identity provider, each under the one-time
-  value that ties its callback to this browser (see ``callback_state``).
+  value that ties its callback to this browser (see ``auth.callback``).
 Never a password, a two-factor code or any field the wiki marks sensitive.
 """
 from __future__ import annotations

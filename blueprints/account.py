@@ -6,7 +6,7 @@ from itsdangerous import BadSignature, TimestampSigner
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
 
-from wiki import UserInfo, WikiError
+from wiki import UserInfo, WikiError, WikiResponseError
 
 from auth import wiki_session
 from auth.csrf import csrf
@@ -146,6 +146,8 @@ def _log_out_on_wiki() -> str:
     """``action=logout`` for this user's wiki session; what went wrong, for a person, or ""."""
     try:
         wiki_session.wiki_client(lang=False).logout()  # an already forgotten session is logged out too
+    except WikiResponseError:
+        return "The wiki's answer had no token."
     except WikiError as exc:
         return describe_wiki_error(exc)
     return ""

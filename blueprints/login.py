@@ -148,7 +148,7 @@ def callback():
                             status=400, retry_url=url_for("login.login"), retry_label="Start again")
     fields = provider_params(items, flow.api)
     if fields is None:
-        Flow.clear()
+        Flow.clear(flow.callback)
         abort(413)
     # The provider's code is used at once and never stored.
     return login_flow.continue_from_callback(flow, fields)

@@ -227,7 +227,7 @@ def test_a_wiki_that_cannot_log_anyone_in_now_says_so_before_asking_for_a_passwo
 # reaches hCaptcha's hosts (only checking an answer would). The keys are hCaptcha's
 # published test keys.
 # Without QuestyCaptcha (1.39 refuses two captcha modules that each set $wgCaptchaClass;
-# 1.43 needs it set here, as for QuestyCaptcha in tests/wikiserver.py); a captcha on
+# 1.43 needs it set here, as for QuestyCaptcha in devwiki/wikiserver.py); a captcha on
 # every login, as start_wiki(captcha="always") does.
 HCAPTCHA = """
 wfLoadExtensions( [ 'ConfirmEdit', 'ConfirmEdit/hCaptcha' ] );
@@ -241,7 +241,7 @@ $wgHCaptchaSecretKey = '0x0000000000000000000000000000000000000000';
 
 @pytest.fixture(scope="module")
 def hcaptcha_wiki(mw_version):
-    from tests.wikiserver import start_wiki
+    from devwiki.wikiserver import start_wiki
 
     server = start_wiki("hcaptcha", mw_version=mw_version, extra_settings=HCAPTCHA)
     try:

@@ -208,7 +208,10 @@ def test_webauthn_module_says_so_and_offers_another_module(client):
         assert f'name="{SUBMIT}"' not in html
         assert '<button type="submit" name="newModule" value="recoverycodes" formnovalidate' in html
         recovery = client.post("/login", data={"csrf_token": page_csrf(html), "newModule": "recoverycodes"})
+        # Only the choice is sent, for the module-choice request alone (loginrequests, as every step names
+        # the requests it answers).
         assert body(switch.calls[0]) == {"newModule": ["recoverycodes"], "logincontinue": ["1"],
+                                        "loginrequests": [SELECT],
                                         "logintoken": body(switch.calls[0])["logintoken"],
                                         "loginmessageformat": ["html"], "action": ["clientlogin"],
                                         "format": ["json"], "formatversion": ["2"]}

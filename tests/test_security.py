@@ -20,7 +20,9 @@ from wiki.usernames import canonical_username, user_namespace_names
 # --- 1. the per-account limit and MediaWiki's name variants --------------------------------
 
 VARIANTS_OF_BOB = ["User:Bob", "user:bob", ":User:Bob", ": user : bob", "B\u200eob", "\u202aBob",
-                   "B\u200eo\u200eb", "Bob\u3000", "bob\u00a0", "_Bob_", "User_:_Bob"]
+                   "B\u200eo\u200eb", "Bob\u3000", "bob\u00a0", "_Bob_", "User_:_Bob",
+                   # The title parser decodes named character references first.
+                   "B&lrm;ob", "Bob&nbsp;", "&ensp;Bob", "B&lrm;&lrm;ob", "User&colon;Bob"]
 
 
 @pytest.mark.parametrize("raw", VARIANTS_OF_BOB)
@@ -38,11 +40,14 @@ def test_name_rules_follow_the_wikis_own_namespace_names():
     assert canonical_username("Talk:Bob") == "Talk:Bob"
     # What the wiki normalises (NFC) is one name, too.
     assert canonical_username("E\u0301va") == canonical_username("\u00c9va") == "\u00c9va"
+    # "#" is refused before anything else (so "&#111;" is no way in): no account at all.
+    assert canonical_username("B&#111;b") == canonical_username("Bob#x") == ""
+    assert canonical_username("B&notanentity;ob") == "B&notanentity;ob"
 
 
 def test_the_wiki_really_logs_variants_in_as_the_same_account(make_app, wiki, fresh_throttles):
     """The premise: each spelling reaches Bob's account on a real MediaWiki."""
-    for raw in ("User:Bob", ":user:b\u200eob", "\u202abob\u3000"):
+    for raw in ("User:Bob", ":user:b\u200eob", "\u202abob\u3000", "B&lrm;ob", "&ensp;Bob"):
         client = make_app(wiki).test_client()
         assert attempt(client, raw, USERS["Bob"]).status_code == 303, raw
         assert 'class="wl-username">Bob<' in client.get("/").get_data(as_text=True)
@@ -319,7 +324,9 @@ def test_the_two_factor_step_counts_against_the_account(oath_wiki, make_app):
     assert 'name="OATHToken"' in step.get_data(as_text=True)
     assert client.post("/login", data={"csrf_token": csrf, "OATHToken": "000000",
                                        "wl_submit": "Continue"}).status_code == 200
-    guess = client.post("/login", data={"csrf_token": csrf, "OATHToken": "111111", "wl_submit": "Continue"})
+    # A name added to the step's POST does not move the count to another account.
+    guess = client.post("/login", data={"csrf_token": csrf, "OATHToken": "111111", "username": "Junk1",
+                                        "wl_submit": "Continue"})
     assert guess.status_code == 429 and "for this username" in guess.get_data(as_text=True)
     oath_wiki.reset_login_throttles()
 
@@ -352,3 +359,19 @@ def test_editor_refuses_titles_mediawiki_forbids(title, make_app, wiki):
     assert response.status_code == 404
     assert "not a valid page title" in html
     assert wiki.api_requests_since(mark) == []
+
+
+def test_an_oversized_callback_does_not_end_another_tabs_step(idp_wiki, make_app):
+    """Tab A went to the provider; tab B is at Carol's two-factor step; A's callback is refused (413)."""
+    idp_wiki.reset_login_throttles()
+    app = make_app(idp_wiki, PUBLIC_URL="http://127.0.0.1:5998")
+    client, location = _away_at_the_provider(app)
+    wlstate = parse_qs(urlsplit(location).query)["redirect_uri"][0].split("wlstate=", 1)[1].split("&")[0]
+    password, _ = TOTP_USERS["Carol"]
+    csrf = AuthActions(client).csrf(client.get("/login").get_data(as_text=True))
+    step = client.post("/login", data={"csrf_token": csrf, "username": "Carol", "password": password,
+                                       "wl_submit": "Log in"}).get_data(as_text=True)
+    assert 'name="OATHToken"' in step
+    flood = "&".join(f"p{i}=x" for i in range(50))
+    assert client.get(f"/login/return?wlstate={wlstate}&{flood}").status_code == 413
+    assert 'name="OATHToken"' in client.get("/login").get_data(as_text=True)

@@ -16,7 +16,7 @@ from wtforms import StringField
 import wiki.authn
 from auth import flow as login_flow, wiki_session
 from auth.fields import FIELD_KINDS, FieldKind, _kw, _value
-from auth.flow import HANDLERS
+from auth.flow import AFTER_PASS, HANDLERS
 from auth.pages import message_page
 from auth.state import ACTIONS, Action
 from tests.conftest import AuthActions
@@ -90,3 +90,21 @@ def test_every_kind_names_a_macro_that_exists(kind, make_app, wiki):
     with app.app_context():
         module = app.jinja_env.get_template("_fields.html").module
     assert callable(getattr(module, FIELD_KINDS[kind].macro))
+
+
+def test_what_pass_means_is_the_actions_own(make_app, wiki, monkeypatch):
+    """An action whose PASS is not a new session here (as linking or changing a credential would be)."""
+    seen = []
+    monkeypatch.setitem(AFTER_PASS, "noted", lambda flow, client, result, step: seen.append(result.username)
+                        or message_page("Done", "The wiki said yes."))
+    monkeypatch.setitem(ACTIONS, "check", Action(
+        AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
+        "Check your password", "on", "Check", "Continue", "login.login", False, after_pass="noted"))
+    app = make_app(wiki)
+    with app.test_request_context("/login", method="POST"):
+        flow = login_flow.start("check", wiki_session.wiki_client())
+        built = login_flow.step_form(flow, MultiDict({"username": "Alice", "password": USERS["Alice"],
+                                                      "wl_submit": "Check"}))
+        page, status, _ = login_flow.submit(flow, built)
+        assert status == 200 and "The wiki said yes." in page
+        assert seen == ["Alice"] and wiki_session.current_user() is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+from urllib.parse import parse_qs
 
 import pytest
 import requests
@@ -172,3 +173,21 @@ def test_the_pool_takes_the_proxy_from_the_environment(monkeypatch, env, proxied
     assert isinstance(pool, urllib3.ProxyManager) == proxied
     if proxied:
         assert pool.proxy.host == "proxy.test"
+
+
+@responses.activate
+def test_steps_name_the_chosen_requests_or_none(client):
+    """begin() and continue_() send loginrequests as chosen: ids, an empty choice, or (None) no filter."""
+    answer = {"clientlogin": {"status": "PASS", "username": "A"}}
+    login = AUTH_ACTIONS["login"]
+    for _ in range(4):
+        responses.post(API, json=answer)
+    client.begin(login, "t", {"username": "A"}, return_url="http://x/", requests=["R1", "R2"])
+    client.begin(login, "t", {"username": "A"}, return_url="http://x/", requests=())
+    client.begin(login, "t", {"username": "A"}, return_url="http://x/")
+    client.continue_(login, "t", {"OATHToken": "1"}, requests=["R3"])
+    sent = [parse_qs(c.request.body) for c in responses.calls]
+    assert sent[0]["loginrequests"] == ["R1|R2"] and sent[0]["loginreturnurl"] == ["http://x/"]
+    assert parse_qs(responses.calls[1].request.body, keep_blank_values=True)["loginrequests"] == [""]
+    assert "loginrequests" not in sent[2]
+    assert sent[3]["loginrequests"] == ["R3"] and sent[3]["logincontinue"] == ["1"]

@@ -118,23 +118,24 @@ class AuthManagerCalls:
         except (KeyError, TypeError) as exc:
             raise WikiResponseError(f"tokens answer lacks {exc}") from exc
 
-    def begin(self, action: AuthAction, token: str, fields: dict[str, Any], *, requests: Iterable[str],
-              return_url: str, preserve_state: bool = False) -> tuple[AuthResult, str]:
-        """The first step of ``action``: the chosen requests' fields, and where a provider returns to.
+    def begin(self, action: AuthAction, token: str, fields: dict[str, Any], *, return_url: str,
+              requests: Iterable[str] | None = None, preserve_state: bool = False) -> tuple[AuthResult, str]:
+        """The first step of ``action``: the fields, and where a provider returns to.
 
-        ``preserve_state``: go on from what an earlier attempt left (a provider's
-        identity after RESTART).  Returns the result and the token that worked.
+        ``requests``: the ids of the requests the user chose (the wiki uses only
+        those); None names none, and the wiki takes every request the fields
+        fill.  ``preserve_state``: go on from what an earlier attempt left (a
+        provider's identity after RESTART).  Returns the result and the token that worked.
         """
-        control = {f"{action.prefix}returnurl": return_url}
-        if requests:  # none named: every request the fields fill (an empty list would be none at all)
-            control[f"{action.prefix}requests"] = "|".join(requests)
+        control = {f"{action.prefix}returnurl": return_url, **_chosen(action, requests)}
         if preserve_state:
             control[f"{action.prefix}preservestate"] = "1"
         return self.authenticate(action, token, {**fields, **control})
 
-    def continue_(self, action: AuthAction, token: str, fields: dict[str, Any]) -> tuple[AuthResult, str]:
-        """A later step of ``action``: a UI step's fields, or a provider's answer."""
-        return self.authenticate(action, token, {**fields, f"{action.prefix}continue": "1"})
+    def continue_(self, action: AuthAction, token: str, fields: dict[str, Any], *,
+                  requests: Iterable[str] | None = None) -> tuple[AuthResult, str]:
+        """A later step of ``action``: a UI step's fields (``requests`` as for ``begin``), or a provider's answer."""
+        return self.authenticate(action, token, {**fields, f"{action.prefix}continue": "1", **_chosen(action, requests)})
 
     def authenticate(
         self, action: AuthAction, token: str, params: dict[str, Any]
@@ -184,3 +185,8 @@ class AuthManagerCalls:
             raise WikiResponseError(f"tokens answer lacks {exc}") from exc
         self.post(action="logout", token=token)
         return True
+
+
+def _chosen(action: AuthAction, requests: Iterable[str] | None) -> dict[str, str]:
+    # An empty list is sent too: it means "none of them", which is what was chosen.
+    return {} if requests is None else {f"{action.prefix}requests": "|".join(requests)}

@@ -2,16 +2,20 @@
 
 MediaWiki turns a typed name into its account through its title codec
 (``UserNameUtils::getCanonical`` -> ``MediaWikiTitleCodec::splitTitleString``),
-so ``bob``, ``User:Bob``, ``:user:bob``, ``B\u200eob`` and ``Bob_`` all log in
-as Bob.  Anything that counts per account (the login rate limit) must count
+so ``bob``, ``User:Bob``, ``:user:bob``, ``B\u200eob``, ``B&lrm;ob`` and ``Bob_``
+all log in as Bob.  Anything that counts per account (the login rate limit) must count
 them as one.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from html.entities import html5
 from typing import Iterable
 
+# Named character references, as Sanitizer::decodeCharReferences reads them (the
+# semicolon is required; numeric ones need "#", which no user name may hold).
+CHAR_REFERENCE = re.compile(r"&([A-Za-z0-9]+);")
 # Unicode bidi marks the codec strips anywhere in a title.
 BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e]+")
 # The codec's whitespace class; a run of any of them is one space.
@@ -21,6 +25,10 @@ PREFIX = re.compile(r"^(.+?)_*:_*(.*)$", re.S)
 MAX_USERNAME = 255  # bytes in MediaWiki; longer is no name, and no key worth storing
 # Canonical names are always accepted, whatever the wiki's language.
 DEFAULT_USER_NAMESPACES = frozenset({"user"})
+
+
+def _decoded(match: re.Match) -> str:
+    return html5.get(match.group(1) + ";", match.group(0))
 
 
 def namespace_key(name: str) -> str:
@@ -43,6 +51,10 @@ def canonical_username(raw: str, user_namespaces: frozenset[str] = DEFAULT_USER_
     """
     # Every value the wiki reads is NFC-normalised first (WebRequest).
     name = unicodedata.normalize("NFC", raw.split("@", 1)[0])
+    if "#" in name:
+        return ""  # getCanonical refuses it before anything else: no account
+    # The title parser decodes character references ("B&lrm;ob", "Bob&nbsp;") first.
+    name = unicodedata.normalize("NFC", CHAR_REFERENCE.sub(_decoded, name))
     name = BIDI_MARKS.sub("", name)
     name = WHITESPACE.sub("_", name).strip("_")
     if name.startswith(":"):  # an initial colon, then the namespace as usual
