@@ -1,7 +1,7 @@
 """AuthManager's API, as one user's client speaks it: the wire protocol stays here.
 
-Each action (log in, create an account; linking and changing credentials would
-be more entries) is one ``AuthAction`` in ``AUTH_ACTIONS``: its API module and
+Each action (log in, create an account, change a credential; linking would
+be one more entry) is one ``AuthAction`` in ``AUTH_ACTIONS``: its API module and
 the prefix of its parameters (``loginrequests``, ``createreturnurl``...).  A
 flow *begins* with the requests the user chose and a return URL, and
 *continues* with the fields of the next step; both answer a typed
@@ -30,6 +30,8 @@ class AuthAction:
 AUTH_ACTIONS = {
     "login": AuthAction("clientlogin", "login", "login", "login"),
     "create": AuthAction("createaccount", "create", "createaccount", "create"),
+    # Not a multi-step flow: one POST that answers success or an error (wiki.credentials).
+    "change": AuthAction("changeauthenticationdata", "changeauth", "csrf", "change"),
 }
 
 
@@ -67,13 +69,18 @@ class AuthManagerCalls:
     get: Any
     post: Any
 
-    def auth_info(self, action: AuthAction) -> tuple[str, AuthInfo]:
-        """The token and the fields for ``action``, in one request."""
+    def auth_info(self, action: AuthAction, *, security_operation: str | None = None) -> tuple[str, AuthInfo]:
+        """The token and the fields for ``action``, in one request.
+
+        ``security_operation`` (``ChangeCredentials``): also ask whether this
+        session may do it now (``AuthInfo.security_status``).
+        """
         data = self.get(
             action="query",
             meta="tokens|authmanagerinfo",
             type=action.token_type,
             amirequestsfor=action.requests_for,
+            amisecuritysensitiveoperation=security_operation,
             amimessageformat="html",
         )
         try:
