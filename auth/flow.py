@@ -77,7 +77,9 @@ def step_form(flow: Flow, formdata: Any = None) -> BuiltForm:
         submit_label=action.submit if flow.stage == Stage.BEGIN else action.continue_submit,
         formdata=formdata,
         values=flow.values if formdata is None else None,
-        new_password=action.new_password,
+        # A step that asks to retype a password sets a new one (after a temporary password).
+        new_password=action.new_password or any(f.name == "retype" for r in flow.auth_requests for f in r.fields),
+        fixed=action.fixed if flow.stage == Stage.BEGIN else (),
     )
 
 
@@ -92,6 +94,7 @@ def render_flow(flow: Flow, built: BuiltForm | None = None, *, error: str = "", 
         error=error,
         unsupported=[r for r in flow.auth_requests if _unsupported(r)],
         wiki_login_url=site.page_url("Special:UserLogin"),
+        reset_routes=wiki_session.wiki().reset_routes() if flow.action == "login" else None,
         user=wiki_session.current_user(),
     ), status
 

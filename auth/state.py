@@ -41,6 +41,7 @@ class Action:
     continue_submit: str
     form_endpoint: str
     new_password: bool  # the password field is a new one (browsers then suggest one)
+    fixed: tuple[str, ...] = ()  # first-step fields shown read-only (the route fills them in)
 
 
 ACTIONS: dict[str, Action] = {
@@ -48,6 +49,9 @@ ACTIONS: dict[str, Action] = {
                     "Log in", "to", "Log in", "Continue", "login.login", False),
     "create": Action(AUTH_ACTIONS["create"], lambda info: info.can_create_accounts,
                      "Create account", "on", "Create your account", "Continue", "login.create", True),
+    # Logging in again as the same user before a security-sensitive change (REAUTH): a login, the name fixed.
+    "reauth": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
+                     "Log in again", "to", "Log in", "Continue", "credentials.reauth", False, ("username",)),
 }
 
 
