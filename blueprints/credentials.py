@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, request, url_for
 from markupsafe import Markup
 
-from auth import credentials, wiki_session
+from auth import credentials, flow as login_flow, wiki_session
 from auth.pages import message_page, wiki_error_page
-from auth.state import Seed
+from auth.state import Flow, Seed, stays_on_screen
 from blueprints import login as login_routes
 from auth.urls import safe_returnto
 from wiki import AuthRequest, WikiError
@@ -107,6 +107,9 @@ def reauth():
     returnto = safe_returnto(request.args.get("returnto")) or url_for("credentials.change")
     if not user:
         return redirect(url_for("login.login", returnto=returnto), code=303)
+    flow = Flow.load("reauth")
+    if stays_on_screen(flow, restart="restart" in request.args):  # a two-factor step, reloaded
+        return login_flow.render_flow(flow)
     return login_routes.start_or_error("reauth", Seed(
         returnto=returnto, values={"username": user}, message_kind="notice",
         message=Markup("To confirm it is you, log in again as <strong>{}</strong>.").format(user)))
