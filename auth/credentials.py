@@ -150,6 +150,15 @@ def reauth_page(returnto: str):
         retry_url=url_for("credentials.reauth", returnto=returnto), retry_label="Log in again")
 
 
+def bot_password_page():
+    """A bot password's session: never offered a credential change (MediaWiki 1.39 would even make it)."""
+    return message_page(
+        "Log in with your own password first",
+        "You are logged in with a bot password, which is for tools, with only the rights granted to it. "
+        "To change your account's password or other credentials, log in with your own password.",
+        status=403, retry_url=url_for("login.login", returnto=url_for("credentials.change")), retry_label="Log in")
+
+
 def fail_page():
     return message_page(
         "This session cannot change credentials",

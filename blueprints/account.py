@@ -75,6 +75,7 @@ def home():
         problem=problem,
         session_ended=session_ended,
         account_links=wiki_account_links() if user else [],
+        can_change_credentials=bool(user) and not wiki_session.via_bot_password(),
         # Asked (and cached) here too, so the login page this links to costs no extra request.
         reset_routes=None if user else wiki_session.wiki().reset_routes(),
         logged_out=not user and _really_logged_out(request.args.get("logged_out", "")),

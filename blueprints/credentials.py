@@ -57,6 +57,8 @@ def _change_page(post: bool):
     """The change form (GET) or its submission (POST): the wiki is asked first, each time."""
     if not wiki_session.current_user():
         return _login_first()
+    if wiki_session.via_bot_password():
+        return credentials.bot_password_page()
     client = wiki_session.wiki_client()
     try:
         token, info = credentials.change_info(client)

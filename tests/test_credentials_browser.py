@@ -267,3 +267,24 @@ def test_no_reset_link_where_the_wiki_has_no_routes(make_app):
         assert "Forgot your password?" not in client.get("/login").get_data(as_text=True)
         assert "Forgot your password?" not in client.get("/").get_data(as_text=True)
         assert client.get("/password/reset").status_code == 404
+
+
+def test_a_bot_password_session_is_not_offered_a_credential_change(mail_wiki, make_app):
+    # MediaWiki 1.39 lets a bot password's session (grants basic, editpage, highvolume)
+    # change the account's own password through changeauthenticationdata; 1.43 refuses it.
+    password = mail_wiki.create_bot_password("Gus", "gusbot")
+    client = make_app(mail_wiki).test_client()
+    auth = AuthActions(client)
+    token = auth.csrf(client.get("/bot-login").get_data(as_text=True))
+    assert client.post("/bot-login", data={"csrf_token": token, "username": "Gus@gusbot",
+                                           "password": password}).status_code == 303
+    home = client.get("/").get_data(as_text=True)
+    assert 'class="wl-username">Gus<' in home and "Change password" not in home
+    mark = mail_wiki.log_mark()
+    page = client.get("/account/credentials")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403 and "logged in with a bot password" in html and 'type="password"' not in html
+    refused = client.post("/account/credentials", data={"csrf_token": auth.csrf(home), "password": "Gus-Bot-9911!",
+                                                        "retype": "Gus-Bot-9911!", "wl_submit": "Save"})
+    assert refused.status_code == 403
+    assert not [r for r in mail_wiki.api_requests_since(mark) if r.startswith("POST")]
