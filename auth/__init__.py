@@ -1,6 +1,7 @@
 """The login machinery and the web plumbing that is not a route.
 
-- ``flow``: one AuthManager flow (log in, create an account), a typed state machine;
+- ``flow``: one AuthManager flow (log in, create an account, log in again), a typed state machine;
+- ``credentials``: forgot your password, change it (one request each, no flow);
 - ``fields``: the wiki's field types as form fields, one record a type;
 - ``callback``: the one-time value that ties a provider's callback to its flow;
 - ``wiki_session``: what the server-side session holds; ``session_store``: its rules;

@@ -37,7 +37,8 @@ def reset_post():
     built = credentials.reset_form(routes, request.form)
     valid = built.form.validate()
     too_long = built.too_long()
-    if not valid or too_long:
+    missing = built.missing_required()  # the one field, when the wiki takes only one
+    if not valid or too_long or missing:
         return credentials.render_reset(routes, built, status=422)
     return credentials.send_reset(routes, built)
 

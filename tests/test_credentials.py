@@ -155,3 +155,20 @@ def test_several_credentials_are_a_choice_then_the_chosen_ones_fields(make_app):
         gone = client.get("/account/credentials?request=Nothing")
     assert 'name="pin"' in pin and 'name="retype"' not in pin
     assert gone.status_code == 404
+
+
+def test_a_wiki_that_resets_by_name_only_asks_for_the_name(make_app):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(API, json=SITEINFO, match=[matchers.query_param_matcher({"meta": "siteinfo"}, strict_match=False)])
+        rsps.get(API, json={"paraminfo": {"modules": [{"name": "resetpassword", "parameters": [
+            {"name": "user"}, {"name": "token"}]}]}},
+            match=[matchers.query_param_matcher({"action": "paraminfo"}, strict_match=False)])
+        client = make_app(type("W", (), {"api_url": API})()).test_client()
+        html = client.get("/password/reset").get_data(as_text=True)
+        token = html.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+        # An address sent anyway is not passed on: the wiki takes none.
+        empty = client.post("/password/reset", data={"csrf_token": token, "email": "a@example.org",
+                                                     "wl_submit": "Reset password"})
+    assert 'name="username"' in html and 'name="email"' not in html and "(optional)" not in html
+    assert "Give your username" in html
+    assert empty.status_code == 422 and "Please fill in “Username”." in empty.get_data(as_text=True)
