@@ -251,11 +251,13 @@ def test_change_page_asks_to_log_in_first_and_comes_back(wiki, make_app):
     assert refused.status_code == 400
 
 
-def test_two_factor_link_where_the_wiki_has_it(oath_wiki, make_app):
-    client = make_app(oath_wiki).test_client()
-    AuthActions(client).login("Alice", USERS["Alice"])
-    home = client.get("/").get_data(as_text=True)
-    assert f'href="{oath_wiki.index_url}/Special:OATHManage">Two-factor authentication</a>' in home
+def test_two_factor_link_where_the_wiki_has_it(oath_wiki, live_app, new_page):
+    app = live_app(oath_wiki)
+    page = new_page()
+    assert logs_in(app.url, page, "Alice", USERS["Alice"])
+    link = page.get_by_role("navigation", name="Your account").get_by_role("link", name="Two-factor authentication")
+    assert link.get_attribute("href") == f"{oath_wiki.index_url}/Special:OATHManage"
+    screenshot(page, "home-account-links-oath")
 
 
 def test_no_reset_link_where_the_wiki_has_no_routes(make_app):
