@@ -1,6 +1,7 @@
 """The login machinery and the web plumbing that is not a route.
 
-- ``flow``: one AuthManager flow (log in, create an account), a typed state machine;
+- ``flow``: one AuthManager flow (log in, create an account, log in again), a typed state machine;
+- ``credentials``: forgot your password, change it (one request each, no flow);
 - ``fields``: the wiki's field types as form fields, one record a type;
 - ``wiki_answers``: what a FAIL's messagecode leads to, and what only the wiki's own page can answer;
 - ``callback``: the one-time value that ties a provider's callback to its flow;

@@ -181,6 +181,7 @@ class FieldView:
     auth: AuthField
     field: Field | None  # None for text-only ("null") fields and unknown types
     required: bool
+    fixed: bool = False  # shown, not to be changed (the name when logging in again)
 
     @property
     def kind(self) -> FieldKind:
@@ -205,6 +206,8 @@ class FieldView:
             attrs["aria-invalid"] = "true"
         if self.required:
             attrs.update({"required": True, "aria-required": "true"})
+        if self.fixed:
+            attrs["readonly"] = True
         return attrs
 
 
@@ -313,12 +316,14 @@ def build_form(
     values: dict[str, Any] | None = None,
     new_password: bool = False,
     default_submit: bool = True,
+    fixed: Iterable[str] = (),
 ) -> BuiltForm:
     """A form for these requests: one input per merged field, one button per provider.
 
     ``formdata`` is the POSTed data (None to show a fresh form); ``values`` are
     earlier, non-secret inputs to show again.  ``default_submit=False``: no plain
-    submit (what it would send cannot succeed here); buttons only.
+    submit (what it would send cannot succeed here); buttons only.  ``fixed`` names
+    fields shown read-only (the route sends the value it knows, whatever comes back).
     """
     # Drawn as Special:UserLogin does: the primary provider's fields first, then
     # what every attempt needs (a captcha), then options (remember me).
@@ -337,7 +342,7 @@ def build_form(
     form = form_cls(formdata=formdata, data=_form_data(values or {}, attr_of))
     form.by_name = {name: form[attr] for name, attr in attr_of.items()}
     views = [
-        FieldView(auth=f, field=form.by_name.get(f.name), required=f.name in required)
+        FieldView(auth=f, field=form.by_name.get(f.name), required=f.name in required, fixed=f.name in fixed)
         for f in merged
     ]
     return BuiltForm(form=form, requests=requests, fields=views, has_default_submit=has_default_submit)

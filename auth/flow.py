@@ -85,8 +85,10 @@ def step_form(flow: Flow, formdata: Any = None) -> BuiltForm:
         submit_label=action.submit if flow.stage == Stage.BEGIN else action.continue_submit,
         formdata=formdata,
         values=flow.values if formdata is None else None,
-        new_password=action.new_password,
+        # A step that asks to retype a password sets a new one (after a temporary password).
+        new_password=action.new_password or any(f.name == "retype" for r in flow.auth_requests for f in r.fields),
         default_submit=not any(r.only_on_wiki and r.required == REQUIRED for r in requests),
+        fixed=action.fixed if flow.stage == Stage.BEGIN else (),
     )
 
 
@@ -102,6 +104,7 @@ def render_flow(flow: Flow, built: BuiltForm | None = None, *, error: str = "", 
         error=error,
         only_on_wiki=[only_on_wiki_notice(r, action.wiki_page_words) for r in flow.auth_requests if r.only_on_wiki],
         wiki_login_url=site.page_url(action.wiki_page),
+        reset_routes=wiki_session.wiki().reset_routes() if flow.action == "login" else None,
         user=wiki_session.current_user(),
     ), status
 

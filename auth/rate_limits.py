@@ -18,6 +18,7 @@ else in this process's memory.
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import time
@@ -38,6 +39,10 @@ LIMITED = frozenset({
     ("login.create_post", "POST"),
     ("login.callback", "POST"),
     ("bot.login", "POST"),
+    # Not logins, but as sensitive: a reset mails someone, a change sets a password.
+    ("credentials.reset_post", "POST"),
+    ("credentials.change_post", "POST"),
+    ("credentials.reauth_post", "POST"),
 })
 # (endpoint, method) of the flow's form posts: a later step of these continues a flow's account.
 FORM_STEPS = frozenset({("login.login_post", "POST"), ("login.create_post", "POST")})
@@ -47,10 +52,14 @@ SESSION_MAKING = frozenset({
     ("login.create", "GET"),
     ("bot.login", "GET"),
 })
+# Endpoints that count for this session's user (logging in again sends no other name).
+SESSION_USER_ENDPOINTS = frozenset({"credentials.change_post", "credentials.reauth_post"})
 PER_IP_SCOPE = "login-per-address"
 NEW_SESSION_SCOPE = "new-session-per-address"
 PER_USER_SCOPE = "login-per-username"
 TITLE = "Too many login attempts"
+CREDENTIAL_WORDS = {"credentials.reset_post": "password reset requests",
+                    "credentials.change_post": "password changes"}
 
 
 def client_key() -> str:
@@ -82,18 +91,23 @@ def account_name(raw: str, user_namespaces: frozenset[str] = DEFAULT_USER_NAMESP
 
 
 def username_key() -> str:
-    """The account this attempt is for: the name typed at a first step, or the one a later step continues.
+    """The account this attempt is for: the name typed at a first step, the one a later step continues,
+    or the logged-in one (changing a credential, logging in again).
 
-    A later step (a two-factor code) is always counted for the account its flow
-    began with, whatever name the POST adds to it.
+    A later step (a two-factor code) always counts for the account its flow
+    began with, whatever name the POST adds to it.  A password reset by e-mail
+    address alone counts for that address.
     """
-    typed = request.form.get("username", "")
+    as_session_user = request.endpoint in SESSION_USER_ENDPOINTS
+    typed = (wiki_session.current_user() or "") if as_session_user else request.form.get("username", "")
     if (request.endpoint, request.method) in FORM_STEPS:
         flow = session.get(wiki_session.FLOW)
         if isinstance(flow, dict) and flow.get("stage") == Stage.CONTINUE and isinstance(flow.get("values"), dict):
             typed = str(flow["values"].get("username") or "")
     if not typed:
-        return ""
+        email = request.form.get("email", "").strip().lower() if request.endpoint == "credentials.reset_post" else ""
+        # Hashed: the key shows in the log line of a refused request.
+        return "email:" + hashlib.sha256(email.encode()).hexdigest()[:24] if email else ""
     try:
         # The wiki's own names for its User namespace ("Benutzer:Alice" on a German wiki).
         namespaces = wiki_session.wiki().siteinfo().user_namespaces
@@ -167,6 +181,11 @@ def init_app(app: Flask) -> None:
             title = "Too many new visits"
             message = (f"There were too many new visits from your network in a short time. "
                        f"Please try again in {_wait_text(seconds)}.")
+        elif request.endpoint in CREDENTIAL_WORDS:
+            title = "Too many attempts"
+            message = (f"There were too many {CREDENTIAL_WORDS[request.endpoint]} "
+                       f"{'for this account' if scope == PER_USER_SCOPE else 'from your network'} in a "
+                       f"short time. Please try again in {_wait_text(seconds)}.")
         else:
             title = TITLE
             message = (f"There were too many login attempts "

@@ -43,6 +43,7 @@ class Action:
     new_password: bool  # the password field is a new one (browsers then suggest one)
     wiki_page: str = "Special:UserLogin"  # the wiki's own page for it, for what only the wiki can do
     wiki_page_words: str = "login page"
+    fixed: tuple[str, ...] = ()  # first-step fields shown read-only (the route fills them in)
     # What PASS means: "session" (this browser is now logged in as the user), or
     # "new account" (log in to the account just made). auth.flow.AFTER_PASS.
     after_pass: str = "session"
@@ -57,6 +58,10 @@ ACTIONS: dict[str, Action] = {
                      "Create account", "on", "Create your account", "Continue", "login.create", True,
                      "Special:CreateAccount", "account creation page", after_pass="new account",
                      keeps_provider=False),
+    # Logging in again as the same user before a security-sensitive change (REAUTH): a login, the name fixed.
+    "reauth": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
+                     "Log in again", "to", "Log in", "Continue", "credentials.reauth", False,
+                     fixed=("username",)),
 }
 
 

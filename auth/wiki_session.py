@@ -3,6 +3,8 @@
 The browser has only an opaque session id.  Behind it, in the store:
 - ``wiki_cookies``: this user's wiki cookies (``WikiClient.export_cookies()``);
 - ``user``: the wiki user name once logged in;
+- ``bot_password``: True when that login was with a bot password (its session has
+  only the bot's grants, and changes no credentials here);
 - ``flow``: a half-finished login (see ``auth.state.Flow``): field descriptions,
   the wiki's token, non-secret values to show again;
 - ``callbacks``: flows away at an identity provider, each under the one-time
@@ -23,6 +25,7 @@ from wiki import Wiki, WikiClient, WikiError
 
 WIKI_COOKIES = "wiki_cookies"
 USER = "user"
+BOT_PASSWORD = "bot_password"
 FLOW = "flow"
 # In ``g``: the wiki clients this request used, and whether it ended its session.
 CLIENTS = "wiki_clients"
@@ -106,7 +109,12 @@ def current_user() -> str | None:
     return session.get(USER)
 
 
-def start_user_session(username: str, client: WikiClient) -> None:
+def via_bot_password() -> bool:
+    """Whether this browser logged in with a bot password."""
+    return bool(session.get(BOT_PASSWORD))
+
+
+def start_user_session(username: str, client: WikiClient, *, bot_password: bool = False) -> None:
     """Make the logged-in wiki session this browser's, under a new session id.
 
     Everything else is dropped: a session id planted before login (fixation)
@@ -114,6 +122,8 @@ def start_user_session(username: str, client: WikiClient) -> None:
     """
     session.clear()
     session[USER] = username
+    if bot_password:
+        session[BOT_PASSWORD] = True
     session["logged_in_at"] = int(time.time())
     save_cookies(client)
     current_app.session_interface.regenerate(session)

@@ -30,6 +30,23 @@ NOTABLE_RIGHTS = {
     "userrights": "change user groups",
 }
 
+# The wiki's own pages for what has no API, shown when the wiki has them (siteinfo's special pages).
+WIKI_ACCOUNT_PAGES = {
+    "OATHManage": "Two-factor authentication",
+    "ChangeEmail": "Change email address",
+    "BotPasswords": "Bot passwords",
+    "Preferences": "Preferences",
+}
+
+
+def wiki_account_links() -> list[tuple[str, str]]:
+    """(label, address on the wiki) of the account pages this wiki has; none if it cannot be asked."""
+    try:
+        site = wiki_session.wiki().siteinfo()
+    except WikiError:
+        return []
+    return [(label, site.page_url(f"Special:{name}")) for name, label in WIKI_ACCOUNT_PAGES.items()
+            if site.has_special_page(name)]
 
 
 @bp.get("/")
@@ -58,6 +75,10 @@ def home():
         notable_rights=[label for right, label in NOTABLE_RIGHTS.items() if info and right in info.rights],
         problem=problem,
         session_ended=session_ended,
+        account_links=wiki_account_links() if user else [],
+        can_change_credentials=bool(user) and not wiki_session.via_bot_password(),
+        # Asked (and cached) here too, so the login page this links to costs no extra request.
+        reset_routes=None if user else wiki_session.wiki().reset_routes(),
         logged_out=not user and _really_logged_out(request.args.get("logged_out", "")),
     )
 

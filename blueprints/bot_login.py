@@ -139,7 +139,7 @@ def login():
                      result.code.value, form.username.data, result.reason_code or "-",
                      request.remote_addr or "-", (time.monotonic() - began) * 1000)
             if result.ok:
-                wiki_session.start_user_session(result.username, client)
+                wiki_session.start_user_session(result.username, client, bot_password=True)
                 return redirect(returnto or url_for("account.home"), code=303)
             error = MESSAGES[result.code](result, _links(returnto))
     elif form.is_submitted():

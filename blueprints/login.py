@@ -24,7 +24,7 @@ MAX_IMAGE_BYTES = 1024 * 1024
 RASTER_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
-def _start_or_error(action: str, seed: Seed = Seed()):
+def start_or_error(action: str, seed: Seed = Seed()):
     """A fresh flow rendered, or a clear page if the wiki cannot be asked."""
     try:
         flow = login_flow.start(action, wiki_session.wiki_client(), seed)
@@ -42,17 +42,18 @@ def _form_page(action: str):
     if stays_on_screen(flow, restart=restart):
         return login_flow.render_flow(flow)
     returnto = safe_returnto(request.args.get("returnto"))
-    return _start_or_error(action, fresh_seed(flow, returnto=returnto, restart=restart))
+    return start_or_error(action, fresh_seed(flow, returnto=returnto, restart=restart))
 
 
-def _form_post(action: str):
+def form_post(action: str, formdata=None):
+    """A step of ``action``'s flow as POSTed (``formdata``: what to read instead of the request's form)."""
     flow = Flow.load(action)
     if flow is None or not flow.awaits_form:
         # Expired or never started here: nothing is sent to the wiki; the form
         # comes back with what was typed, except secrets.
-        return _start_or_error(action, expired_seed(
+        return start_or_error(action, expired_seed(
             request.form.get("username", ""), returnto=safe_returnto(request.args.get("returnto"))))
-    built = login_flow.step_form(flow, request.form)
+    built = login_flow.step_form(flow, request.form if formdata is None else formdata)
     valid = built.form.validate()
     # Each check marks its fields; all of them run so every problem shows at once.
     too_long = built.too_long()
@@ -63,7 +64,7 @@ def _form_post(action: str):
     return login_flow.submit(flow, built)
 
 
-@bp.errorhandler(ActionUnavailable)
+@bp.app_errorhandler(ActionUnavailable)
 def action_unavailable(exc: ActionUnavailable):
     """The wiki says nobody can log in (or create an account) here now: say so, ask for nothing."""
     Flow.clear()
@@ -72,7 +73,7 @@ def action_unavailable(exc: ActionUnavailable):
     except WikiError:
         site = None
     name = site.name if site else "This wiki"
-    if exc.action == "login":
+    if exc.action in ("login", "reauth"):
         title = "Logging in is not possible right now"
         message = (f"{name} does not accept logins through this app at the moment. Try logging in on "
                    "the wiki itself; if that does not work either, please tell the site's administrators.")
@@ -94,7 +95,7 @@ def login():
 @bp.post("/login")
 def login_post():
     """One step of the login: the first form or a continuation (captcha, two-factor code)."""
-    return _form_post("login")
+    return form_post("login")
 
 
 @bp.get("/create")
@@ -106,7 +107,7 @@ def create():
 @bp.post("/create")
 def create_post():
     """One step of account creation (the same flow as login, another action)."""
-    return _form_post("create")
+    return form_post("create")
 
 
 @bp.post("/create/linked")
@@ -115,13 +116,13 @@ def create_linked():
     flow = Flow.load("login")
     if flow is None or not flow.links_identity:
         return redirect(url_for("login.create"), code=303)
-    return _start_or_error("create", linked_account_seed(flow))
+    return start_or_error("create", linked_account_seed(flow))
 
 
 @bp.post("/login/existing-account")
 def login_existing_account():
     """After RESTART: log in with an existing account, keeping the provider's identity."""
-    return _start_or_error("login", existing_account_seed(Flow.load("login", "create")))
+    return start_or_error("login", existing_account_seed(Flow.load("login", "create")))
 
 
 @bp.route("/login/return", methods=["GET", "POST"])

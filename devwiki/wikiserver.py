@@ -62,6 +62,8 @@ MW_TEST_DIR = HERE.parent / "tests" / "mediawiki"
 ROUTER = MW_TEST_DIR / "router.php"
 ENABLE_TOTP_SCRIPT = MW_TEST_DIR / "enableTOTP.php"
 TESTIDP_SETTINGS = MW_TEST_DIR / "TestIdP" / "settings.php"
+MAIL_TO_FILE = MW_TEST_DIR / "mail_to_file.php"
+MAIL_DIR = "mail"  # in the wiki's directory: one JSON file per mail (mail=True)
 
 APT_PACKAGES = ("mediawiki", "php-cli", "php-sqlite3", "php-intl", "php-mbstring", "php-xml")
 # Module names as listed by `php -m` that MediaWiki needs beyond php-cli's defaults.
@@ -73,6 +75,7 @@ USERS = {
     "Alice": "Alice-Wonder-7342!",
     "Bob": "Bob-Builder-5819?",
 }
+EMAILS = {name: f"{name.lower()}@example.org" for name in USERS}
 TOTP_USERS = {
     # name: (password, base32 TOTP secret usable with pyotp.TOTP(secret))
     "Carol": ("Carol-Second-Factor-2468#", "O5UWW2LMN5TWS3RNINQXE33MFUZGMYJB"),
@@ -484,6 +487,15 @@ class WikiServer:
         if "is not a valid group" in output:
             raise WikiError(output)
 
+    def set_email(self, user: str, email: str) -> None:
+        """Give ``user`` an e-mail address (its password is kept)."""
+        self.maintenance("resetUserEmail.php", "--no-reset-password", user, email)
+
+    def mails(self) -> list[dict]:
+        """Every mail the wiki "sent" (wikis started with ``mail=True``), oldest first:
+        ``{"to": [...], "from": ..., "subject": ..., "body": ...}``."""
+        return [json.loads(p.read_text()) for p in sorted((self.dir / MAIL_DIR).glob("*.json"))]
+
     def enable_totp(self, user: str, secret: str,
                     recovery_codes: Iterable[str] = TOTP_RECOVERY_CODES) -> None:
         """Enable OATHAuth TOTP for ``user`` with a known base32 ``secret``.
@@ -613,7 +625,7 @@ class WikiServer:
 
 
 def start_wiki(name: str, *, captcha: str | None = None, oath: bool = False,
-               testidp: bool = False, extra_settings: str = "", port: int | None = None,
+               testidp: bool = False, mail: bool = False, extra_settings: str = "", port: int | None = None,
                base_dir: Path | str | None = None, workers: int = 8,
                mw_version: str | None = None) -> WikiServer:
     """Install a fresh wiki, start serving it and create the demo users.
@@ -624,6 +636,8 @@ def start_wiki(name: str, *, captcha: str | None = None, oath: bool = False,
         3 failed logins from the IP within 5 minutes).
     :param oath: load OATHAuth and create ``TOTP_USERS`` with TOTP enabled.
     :param testidp: load tests/mediawiki/TestIdP/settings.php.
+    :param mail: e-mail on, every mail written to a file instead of sent
+        (:meth:`WikiServer.mails`), and each of ``USERS`` has the address ``EMAILS[name]``.
     :param extra_settings: PHP code appended last to LocalSettings.php.
     :param port: port on 127.0.0.1; a free one when None.
     :param base_dir: directory for the wiki (must not hold a wiki); a temp dir when None.
@@ -649,11 +663,11 @@ def start_wiki(name: str, *, captcha: str | None = None, oath: bool = False,
             raise WikiError(f"{wiki_dir} already holds a wiki; use WikiServer.load()")
         wiki_dir.mkdir(parents=True, exist_ok=True)
 
-    options = {"captcha": captcha, "oath": oath, "testidp": testidp}
+    options = {"captcha": captcha, "oath": oath, "testidp": testidp, "mail": mail}
     server = WikiServer(name, wiki_dir, port or free_port(), workers=workers, options=options,
                         remove_on_close=base_dir is None, mw=mw)
     try:
-        _install(server, captcha=captcha, oath=oath, testidp=testidp,
+        _install(server, captcha=captcha, oath=oath, testidp=testidp, mail=mail,
                  extra_settings=extra_settings)
         _start_on_free_port(server, port_fixed=port is not None)
     except BaseException:
@@ -662,7 +676,7 @@ def start_wiki(name: str, *, captcha: str | None = None, oath: bool = False,
     return server
 
 
-def _install(server: WikiServer, *, captcha: str | None, oath: bool, testidp: bool,
+def _install(server: WikiServer, *, captcha: str | None, oath: bool, testidp: bool, mail: bool,
              extra_settings: str) -> None:
     """Install MediaWiki into server.dir, configure it and create the demo users."""
     wiki_dir = server.dir
@@ -673,7 +687,7 @@ def _install(server: WikiServer, *, captcha: str | None, oath: bool, testidp: bo
     )
     server._write_port_settings()
     with open(wiki_dir / "LocalSettings.php", "a") as f:
-        f.write(_harness_settings(server, captcha=captcha, oath=oath, testidp=testidp,
+        f.write(_harness_settings(server, captcha=captcha, oath=oath, testidp=testidp, mail=mail,
                                   extra_settings=extra_settings))
     if oath or testidp:
         # Extensions with their own tables.
@@ -681,6 +695,8 @@ def _install(server: WikiServer, *, captcha: str | None, oath: bool, testidp: bo
     # Maintenance scripts work without the web server, so users exist before it starts.
     for user, password in USERS.items():
         server.create_user(user, password)
+        if mail:
+            server.set_email(user, EMAILS[user])
     if oath:
         for user, (password, secret) in TOTP_USERS.items():
             server.create_user(user, password)
@@ -701,7 +717,7 @@ def _start_on_free_port(server: WikiServer, *, port_fixed: bool) -> None:
 
 
 def _harness_settings(server: WikiServer, *, captcha: str | None, oath: bool, testidp: bool,
-                      extra_settings: str) -> str:
+                      mail: bool = False, extra_settings: str = "") -> str:
     """PHP appended to the installer's LocalSettings.php."""
     wiki_dir = server.dir
 
@@ -752,6 +768,14 @@ def _harness_settings(server: WikiServer, *, captcha: str | None, oath: bool, te
         ]
     if testidp:
         lines.append(f"require {php_path(TESTIDP_SETTINGS)};")
+    if mail:
+        lines += [
+            f"$wgMailToFileDir = {php_path(wiki_dir / MAIL_DIR)};",
+            f"require {php_path(MAIL_TO_FILE)};",
+            # Tests reset passwords again and again, all from 127.0.0.1.
+            "$wgPasswordReminderResendTime = 0;",
+            "$wgRateLimits['mailpassword'] = [ 'ip' => [ 1000, 60 ], 'newbie' => [ 1000, 60 ] ];",
+        ]
     if extra_settings:
         lines += ["# ---- extra_settings ----", extra_settings]
     return "\n".join(lines) + "\n"

@@ -429,7 +429,7 @@ def _newer_siteinfo(rsps, temp_answer: str) -> None:
     rsps.get(API, json=captured(temp_answer), match=[matchers.query_param_matcher(
         {"meta": "siteinfo", "siprop": "autocreatetempuser"}, strict_match=False)])
     rsps.get(API, json=newer, match=[matchers.query_param_matcher(
-        {"meta": "siteinfo", "siprop": "general|languages|namespaces|namespacealiases"}, strict_match=False)])
+        {"meta": "siteinfo", "siprop": "general|languages|namespaces|namespacealiases|specialpagealiases"}, strict_match=False)])
 
 
 def test_siteinfo_asks_newer_wikis_about_temporary_accounts(make_app):
@@ -444,7 +444,7 @@ def test_siteinfo_does_not_ask_an_lts_1_39_about_temporary_accounts(make_app):
     app = make_app(type("W", (), {"api_url": API})())
     with responses.RequestsMock() as rsps:  # any other call would fail: not registered
         rsps.get(API, json=SITEINFO, match=[matchers.query_param_matcher(
-            {"meta": "siteinfo", "siprop": "general|languages|namespaces|namespacealiases"}, strict_match=False)])
+            {"meta": "siteinfo", "siprop": "general|languages|namespaces|namespacealiases|specialpagealiases"}, strict_match=False)])
         site = app.extensions["wiki"].siteinfo()
     assert site.temp_accounts == TempAccounts()
 

@@ -1,7 +1,7 @@
 """AuthManager's API, as one user's client speaks it: the wire protocol stays here.
 
-Each action (log in, create an account; linking and changing credentials would
-be more entries) is one ``AuthAction`` in ``AUTH_ACTIONS``: its API module and
+Each action (log in, create an account, change a credential; linking would
+be one more entry) is one ``AuthAction`` in ``AUTH_ACTIONS``: its API module and
 the prefix of its parameters (``loginrequests``, ``createreturnurl``...).  A
 flow *begins* with the requests the user chose and a return URL, and
 *continues* with the fields of the next step; both answer a typed
@@ -30,6 +30,8 @@ class AuthAction:
 AUTH_ACTIONS = {
     "login": AuthAction("clientlogin", "login", "login", "login"),
     "create": AuthAction("createaccount", "create", "createaccount", "create"),
+    # Not a multi-step flow: one POST that answers success or an error (wiki.credentials).
+    "change": AuthAction("changeauthenticationdata", "changeauth", "csrf", "change"),
 }
 
 
@@ -78,30 +80,35 @@ class AuthManagerCalls:
     wiki: Any  # the Wiki, for its kept words (auth_messages)
     lang: str | None
 
-    def auth_info(self, action: AuthAction, *, keep_words: bool = True) -> tuple[str, AuthInfo]:
+    def auth_info(self, action: AuthAction, *, keep_words: bool = True,
+                  security_operation: str | None = None) -> tuple[str, AuthInfo]:
         """The token and the fields for ``action``, in one request (two on a miss of the kept words).
 
         ``keep_words``: the fields' words may come from the wiki's
         ``auth_messages`` (see ``wiki.auth_messages``); False where they may be
         this visitor's own (a provider's identity kept after RESTART).
+        ``security_operation`` (``ChangeCredentials``): also ask whether this
+        session may do it now (``AuthInfo.security_status``, always fresh).
         """
         words, lang = self.wiki.auth_messages, self.lang or ""
         if keep_words and words.known(action.requests_for, lang):
-            token, raw = self._auth_info(action, "none")
+            token, raw = self._auth_info(action, "none", security_operation)
             filled = words.fill(action.requests_for, lang, raw)
             if filled is not None:
                 return token, AuthInfo.from_api(filled)
-        token, raw = self._auth_info(action, "html")
+        token, raw = self._auth_info(action, "html", security_operation)
         if keep_words:
             words.keep(action.requests_for, lang, raw)
         return token, AuthInfo.from_api(raw)
 
-    def _auth_info(self, action: AuthAction, message_format: str) -> tuple[str, dict[str, Any]]:
+    def _auth_info(self, action: AuthAction, message_format: str,
+                   security_operation: str | None) -> tuple[str, dict[str, Any]]:
         data = self.get(
             action="query",
             meta="tokens|authmanagerinfo",
             type=action.token_type,
             amirequestsfor=action.requests_for,
+            amisecuritysensitiveoperation=security_operation,
             amimessageformat=message_format,
         )
         try:

@@ -220,6 +220,7 @@ class AuthInfo:
     has_preserved_state: bool = False
     has_primary_preserved_state: bool = False
     preserved_username: str = ""
+    security_status: str = ""  # with amisecuritysensitiveoperation: NONE, OK, REAUTH or FAIL
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> "AuthInfo":
@@ -233,6 +234,7 @@ class AuthInfo:
             has_preserved_state=bool(data.get("haspreservedstate", False)),
             has_primary_preserved_state=bool(data.get("hasprimarypreservedstate", False)),
             preserved_username=str(data.get("preservedusername") or ""),
+            security_status=str(data.get("securitysensitiveoperationstatus") or "").upper(),
         )
 
 

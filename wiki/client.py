@@ -23,6 +23,7 @@ from requests.cookies import RequestsCookieJar, create_cookie
 
 from .auth_messages import AuthMessages
 from .authmanager import AUTH_ACTIONS, AuthAction, AuthManagerCalls, UserInfo
+from .credentials import CredentialCalls, ResetRoutes
 from .errors import (
     WikiAPIError,
     WikiError,
@@ -85,6 +86,11 @@ class SiteInfo:
     # Every name of the User namespace, as the title codec compares them ("user", "benutzer", ...).
     user_namespaces: frozenset[str] = DEFAULT_USER_NAMESPACES
     temp_accounts: TempAccounts = TempAccounts()
+    # Canonical names of the wiki's special pages ("OATHManage" only with OATHAuth).
+    special_pages: frozenset[str] = frozenset()
+
+    def has_special_page(self, name: str) -> bool:
+        return name in self.special_pages
 
     def page_url(self, title: str) -> str:
         """The wiki's own address of a page (encoded as MediaWiki's wfUrlencode does)."""
@@ -126,6 +132,8 @@ class Wiki:
         self.auth_messages = AuthMessages(messages_ttl)
         self._siteinfo: SiteInfo | None = None
         self._siteinfo_until = 0.0
+        self._reset_routes: ResetRoutes | None = None
+        self._reset_routes_until = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -156,7 +164,7 @@ class Wiki:
                 return self._siteinfo
         try:
             data = self.client().get(action="query", meta="siteinfo",
-                                     siprop="general|languages|namespaces|namespacealiases")
+                                     siprop="general|languages|namespaces|namespacealiases|specialpagealiases")
             info = _parse_siteinfo(data)
             if _version(info.generator) >= TEMP_ACCOUNTS_SINCE:  # older wikis would warn of the siprop
                 temp = self.client().get(action="query", meta="siteinfo", siprop="autocreatetempuser")
@@ -171,6 +179,23 @@ class Wiki:
         with self._lock:
             self._siteinfo, self._siteinfo_until = info, time.monotonic() + self._siteinfo_ttl
         return info
+
+
+    def reset_routes(self) -> ResetRoutes:
+        """How the wiki's password reset names an account, kept like siteinfo.
+
+        A wiki that cannot be asked offers no reset for a minute (then it is asked again).
+        """
+        with self._lock:
+            if self._reset_routes is not None and time.monotonic() < self._reset_routes_until:
+                return self._reset_routes
+        try:
+            routes, ttl = self.client().reset_routes(), self._siteinfo_ttl
+        except WikiError:
+            routes, ttl = ResetRoutes(), SITEINFO_RETRY
+        with self._lock:
+            self._reset_routes, self._reset_routes_until = routes, time.monotonic() + ttl
+        return routes
 
 
 def _parse_siteinfo(data: dict[str, Any]) -> SiteInfo:
@@ -189,6 +214,8 @@ def _parse_siteinfo(data: dict[str, Any]) -> SiteInfo:
             generator=general.get("generator", ""),
             languages=languages,
             user_namespaces=_user_namespaces(data["query"]),
+            special_pages=frozenset(str(p.get("realname", "")) for p in data["query"].get("specialpagealiases") or ()
+                                    if isinstance(p, dict)),
         )
     except (KeyError, TypeError) as exc:
         raise WikiResponseError(f"siteinfo lacks {exc}") from exc
@@ -206,11 +233,12 @@ def _user_namespaces(query: dict[str, Any]) -> frozenset[str]:
     return user_namespace_names([user.get("name", ""), user.get("canonical", ""), *aliases])
 
 
-class WikiClient(AuthManagerCalls):
+class WikiClient(AuthManagerCalls, CredentialCalls):
     """The API as one user: their cookies, their language, nobody else's.
 
     The AuthManager calls (begin a login, continue it, who am I, log out) come
-    from ``AuthManagerCalls`` (``wiki/authmanager.py``).
+    from ``AuthManagerCalls`` (``wiki/authmanager.py``); resetting and changing
+    credentials from ``CredentialCalls`` (``wiki/credentials.py``).
     """
 
     def __init__(

@@ -40,10 +40,22 @@ class NotLoggedIn(WikiAPIError):
     """``assert=user`` failed: the wiki no longer knows this user's session."""
 
 
+class ReauthRequired(WikiAPIError):
+    """``reauthenticate``: the wiki wants this user to log in again before a security-sensitive change."""
+
+
+class ReauthImpossible(WikiAPIError):
+    """``cannotreauthenticate``: this session cannot log in again (it came from elsewhere, e.g. OAuth)."""
+
+
 def api_error(code: str, info: str = "", details: dict | None = None) -> WikiAPIError:
     """The most specific error class for an API error code."""
     if code == "badtoken":
         return BadToken(code, info, details)
     if code in ("assertuserfailed", "assertnameduserfailed", "notloggedin"):
         return NotLoggedIn(code, info, details)
+    if code == "reauthenticate":
+        return ReauthRequired(code, info, details)
+    if code == "cannotreauthenticate":
+        return ReauthImpossible(code, info, details)
     return WikiAPIError(code, info, details)
