@@ -94,7 +94,7 @@ ENV_VARS = (
     "WIKI_API_URL", "SECRET_KEY", "PUBLIC_URL", "SESSION_DIR", "REDIS_URL", "WIKI_TIMEOUT",
     "LOGIN_FLOW_TTL", "SESSION_LIFETIME", "WIKI_FORWARD_CLIENT_IP", "TRUSTED_PROXIES",
     "WIKI_USER_AGENT_CONTACT", "LOG_LEVEL", "LOGIN_RATE_LIMIT_PER_IP", "LOGIN_RATE_LIMIT_PER_USER",
-    "NEW_SESSION_RATE_LIMIT_PER_IP", "WIKI_MESSAGES_TTL",
+    "NEW_SESSION_RATE_LIMIT_PER_IP", "WIKI_MESSAGES_TTL", "CAPTCHA_WIDGETS",
 )
 
 
@@ -118,6 +118,7 @@ def config_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         "LOGIN_FLOW_TTL": _number(env, "LOGIN_FLOW_TTL", 900, integer=True),
         "SESSION_LIFETIME": _number(env, "SESSION_LIFETIME", 7 * 24 * 3600, integer=True),
         "WIKI_FORWARD_CLIENT_IP": _flag(env, "WIKI_FORWARD_CLIENT_IP"),
+        "CAPTCHA_WIDGETS": _flag(env, "CAPTCHA_WIDGETS"),
         "TRUSTED_PROXIES": _number(env, "TRUSTED_PROXIES", 0, integer=True, allow_minimum=True),
         "USER_AGENT": f"{APP_NAME}/{APP_VERSION} ({contact}) python-requests",
         "LOG_LEVEL": _log_level(env),

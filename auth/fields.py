@@ -31,6 +31,7 @@ from wtforms.fields.core import UnboundField
 
 from wiki.authn import OPTIONAL, PRIMARY_REQUIRED, REQUIRED, AuthField, AuthRequest, merge_fields
 
+from .captcha_widgets import WIDGETS, Widget
 from .wiki_html import plain_text
 
 # Our own submit button; wiki field names never start with "wl_".
@@ -153,9 +154,16 @@ CHOICE_LABELS = {
 }
 
 
+# A captcha widget's answer (drawn only where auth.captcha_widgets says so): a hidden
+# input the widget's callback fills, beside the element the widget renders into.
+WIDGET_KIND = FieldKind(lambda f, h: HiddenField(**_kw(f, h)), _value, "captcha_widget", kept=False)
+
+
 def kind_of(f: AuthField) -> FieldKind:
-    """The record for this field: a choice's, else its type's."""
-    return CHOICE_KIND if f.choice else FIELD_KINDS.get(f.type, UNKNOWN_KIND)
+    """The record for this field: a choice's, a captcha widget's answer's, else its type's."""
+    if f.choice:
+        return CHOICE_KIND
+    return WIDGET_KIND if f.widget else FIELD_KINDS.get(f.type, UNKNOWN_KIND)
 
 
 def required_field_names(requests: list[AuthRequest]) -> set[str]:
@@ -186,6 +194,11 @@ class FieldView:
     @property
     def kind(self) -> FieldKind:
         return kind_of(self.auth)
+
+    @property
+    def widget(self) -> Widget | None:
+        """The captcha widget whose answer this field is, if any."""
+        return WIDGETS.get(self.auth.widget)
 
     @property
     def choices(self) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from .state import ACTIONS, ActionUnavailable, Flow, Seed, Stage, Step
 from .fields import BuiltForm, build_form
 from .pages import describe_wiki_error, error_status, message_page
 from .urls import public_url
+from .captcha_widgets import content_security_policy as widget_policy, drawn_here
 from .wiki_answers import fail_answer, only_on_wiki_notice
 from .wiki_html import plain_text, sanitize
 
@@ -79,7 +80,9 @@ def step_form(flow: Flow, formdata: Any = None) -> BuiltForm:
     """
     action = ACTIONS[flow.action]
     requests = flow.auth_requests
-    answerable = [r for r in requests if not r.only_on_wiki]
+    # Each request only the wiki can answer, unless this app draws it (a captcha widget the operator enabled).
+    elsewhere = [r for r in requests if r.only_on_wiki and not drawn_here(r)]
+    answerable = [r for r in requests if r not in elsewhere]
     return build_form(
         answerable,
         submit_label=action.submit if flow.stage == Stage.BEGIN else action.continue_submit,
@@ -87,7 +90,7 @@ def step_form(flow: Flow, formdata: Any = None) -> BuiltForm:
         values=flow.values if formdata is None else None,
         # A step that asks to retype a password sets a new one (after a temporary password).
         new_password=action.new_password or any(f.name == "retype" for r in flow.auth_requests for f in r.fields),
-        default_submit=not any(r.only_on_wiki and r.required == REQUIRED for r in requests),
+        default_submit=not any(r.required == REQUIRED for r in elsewhere),
         fixed=action.fixed if flow.stage == Stage.BEGIN else (),
     )
 
@@ -96,17 +99,21 @@ def render_flow(flow: Flow, built: BuiltForm | None = None, *, error: str = "", 
     """The page for the flow's current step."""
     site = wiki_session.wiki().siteinfo()
     action = ACTIONS[flow.action]
-    return render_template(
+    requests = flow.auth_requests
+    page = render_template(
         "auth_form.html",
         flow=flow,
         pages=action,
         built=built or step_form(flow),
         error=error,
-        only_on_wiki=[only_on_wiki_notice(r, action.wiki_page_words) for r in flow.auth_requests if r.only_on_wiki],
+        only_on_wiki=[only_on_wiki_notice(r, action.wiki_page_words) for r in requests
+                      if r.only_on_wiki and not drawn_here(r)],
         wiki_login_url=site.page_url(action.wiki_page),
         reset_routes=wiki_session.wiki().reset_routes() if flow.action == "login" else None,
         user=wiki_session.current_user(),
-    ), status
+    )
+    policy = widget_policy(requests)  # a captcha widget's own hosts, for this page alone
+    return page, status, {"Content-Security-Policy": policy} if policy else {}
 
 
 def submit(flow: Flow, built: BuiltForm):

@@ -131,6 +131,29 @@ def evil_idp_wiki(mw_version) -> Iterator[WikiServer]:
     yield from _wiki("idp-evil", mw_version, testidp=True, extra_settings=EVIL_PROVIDER_NAME)
 
 
+# ConfirmEdit's hCaptcha, as Debian's 1.39 and 1.43 ship it: its request (metadata
+# type hcaptcha, the site key in metadata.key) comes from the wiki itself; nothing
+# reaches hCaptcha's hosts (only checking an answer would). The keys are hCaptcha's
+# published test keys.
+# Without QuestyCaptcha (1.39 refuses two captcha modules that each set $wgCaptchaClass;
+# 1.43 needs it set here, as for QuestyCaptcha in devwiki/wikiserver.py); a captcha on
+# every login, as start_wiki(captcha="always") does.
+HCAPTCHA = """
+wfLoadExtensions( [ 'ConfirmEdit', 'ConfirmEdit/hCaptcha' ] );
+$wgCaptchaClass = 'MediaWiki\\Extension\\ConfirmEdit\\hCaptcha\\HCaptcha';
+$wgCaptchaTriggers['badlogin'] = true;
+$wgCaptchaBadLoginAttempts = 0;
+$wgHCaptchaSiteKey = '10000000-ffff-ffff-ffff-000000000001';
+$wgHCaptchaSecretKey = '0x0000000000000000000000000000000000000000';
+"""
+
+
+@pytest.fixture(scope="session")
+def hcaptcha_wiki(mw_version) -> Iterator[WikiServer]:
+    """ConfirmEdit's hCaptcha on every login (hCaptcha's published test keys)."""
+    yield from _wiki("hcaptcha", mw_version, extra_settings=HCAPTCHA)
+
+
 # Web requests only (php -S): the maintenance scripts still create the test users with passwords.
 NO_ACCOUNT_CREATION = """
 if ( PHP_SAPI === 'cli-server' ) {

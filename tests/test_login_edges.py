@@ -222,34 +222,6 @@ def test_a_wiki_that_cannot_log_anyone_in_now_says_so_before_asking_for_a_passwo
     assert 'href="http://wiki.invalid/wiki/Special:UserLogin"' in html
 
 
-# ConfirmEdit's hCaptcha, as Debian's 1.39 and 1.43 ship it: its request (metadata
-# type hcaptcha, the site key in metadata.key) comes from the wiki itself; nothing
-# reaches hCaptcha's hosts (only checking an answer would). The keys are hCaptcha's
-# published test keys.
-# Without QuestyCaptcha (1.39 refuses two captcha modules that each set $wgCaptchaClass;
-# 1.43 needs it set here, as for QuestyCaptcha in devwiki/wikiserver.py); a captcha on
-# every login, as start_wiki(captcha="always") does.
-HCAPTCHA = """
-wfLoadExtensions( [ 'ConfirmEdit', 'ConfirmEdit/hCaptcha' ] );
-$wgCaptchaClass = 'MediaWiki\\Extension\\ConfirmEdit\\hCaptcha\\HCaptcha';
-$wgCaptchaTriggers['badlogin'] = true;
-$wgCaptchaBadLoginAttempts = 0;
-$wgHCaptchaSiteKey = '10000000-ffff-ffff-ffff-000000000001';
-$wgHCaptchaSecretKey = '0x0000000000000000000000000000000000000000';
-"""
-
-
-@pytest.fixture(scope="module")
-def hcaptcha_wiki(mw_version):
-    from devwiki.wikiserver import start_wiki
-
-    server = start_wiki("hcaptcha", mw_version=mw_version, extra_settings=HCAPTCHA)
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def test_a_real_hcaptcha_is_said_to_work_only_on_the_wikis_own_login_page(hcaptcha_wiki, make_app):
     client = make_app(hcaptcha_wiki).test_client()
     page = client.get("/login")

@@ -75,7 +75,7 @@ def test_a_new_action_is_one_entry(make_app, wiki, monkeypatch):
     app = make_app(wiki)
     with app.test_request_context("/login", method="POST"):
         flow = login_flow.start("relogin", wiki_session.wiki_client())
-        page, status = login_flow.render_flow(flow)
+        page, status, _ = login_flow.render_flow(flow)
         assert status == 200 and "Log in again" in page and "Confirm it is you" in page
         built = login_flow.step_form(flow, MultiDict({"username": "Alice", "password": USERS["Alice"],
                                                       "wl_submit": "Confirm it is you"}))

@@ -48,9 +48,14 @@ class AuthField:
     # each option but "" is another way on, sent alone.  Not on the wire: from_api
     # knows it from the request's class, so a stored request gets it back.
     choice: bool = False
+    # The answer of a third party's captcha widget (WIDGET_CAPTCHAS): which widget,
+    # and the wiki's site key for it.  Not on the wire either: from the request's metadata.
+    widget: str = ""
+    widget_key: str = ""
 
     @classmethod
-    def from_api(cls, name: str, data: dict[str, Any], *, choice: bool = False) -> "AuthField":
+    def from_api(cls, name: str, data: dict[str, Any], *, choice: bool = False,
+                 widget: tuple[str, str] = ("", "")) -> "AuthField":
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise WikiResponseError(f"field {name!r} has no type")
         options = data.get("options") or {}
@@ -67,6 +72,8 @@ class AuthField:
             value=None if value is None else str(value),
             options=tuple((str(k), _text(v)) for k, v in options.items()),
             choice=choice,
+            widget=widget[0],
+            widget_key=widget[1],
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -95,6 +102,7 @@ CHOICE_FIELDS: dict[str, str] = {"TwoFactorModuleSelectAuthenticationRequest": "
 # script of theirs, loaded with the wiki's site key (metadata.key), answers
 # captchaWord.  metadata.type names the widget; metadata.mime says it is a script.
 WIDGET_CAPTCHAS = frozenset({"hcaptcha", "turnstile", "recaptchanocaptcha"})
+WIDGET_ANSWER = "captchaWord"  # the field the widget's answer goes back in
 
 # What only a page on the wiki's own site can answer, by request: a WebAuthn
 # ceremony (the browser binds it to the wiki's origin), as a second factor or as
@@ -132,15 +140,18 @@ class AuthRequest:
         raw_fields = data.get("fields") or {}
         if not isinstance(raw_fields, dict):
             raise WikiResponseError(f"request {data['id']!r} has malformed fields")
-        metadata = data.get("metadata")
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         choice = CHOICE_FIELDS.get(class_name(data["id"]))
+        widget = (str(metadata.get("type")), str(metadata.get("key") or "")) \
+            if metadata.get("type") in WIDGET_CAPTCHAS else ("", "")
         return cls(
             id=data["id"],
             required=data.get("required", OPTIONAL),
             provider=_text(data.get("provider")),
             account=_text(data.get("account")),
-            metadata=metadata if isinstance(metadata, dict) else {},
-            fields=tuple(AuthField.from_api(n, f, choice=n == choice) for n, f in raw_fields.items()),
+            metadata=metadata,
+            fields=tuple(AuthField.from_api(n, f, choice=n == choice, widget=widget if n == WIDGET_ANSWER else ("", ""))
+                         for n, f in raw_fields.items()),
         )
 
     def to_api(self) -> dict[str, Any]:
