@@ -10,11 +10,12 @@ import logging
 import os
 from typing import Any, Mapping
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 
 from auth import rate_limits, responses, wiki_session
 from auth.config import ENV_VARS, ConfigError, config_from_env, session_config
 from auth.csrf import csrf
+from auth.language import page_language, text_direction
 from auth.session_store import session_interface
 from auth.wiki_html import image_url, plain_text, sanitize
 from blueprints import account, api, bot_login, credentials, editor, login, ops
@@ -102,7 +103,8 @@ def _template_globals() -> dict[str, Any]:
         site = current_app.extensions["wiki"].siteinfo()
     except WikiError:
         site = None
-    return {"site": site, "user": wiki_session.current_user(), "page_lang": g.get("page_lang", "en")}
+    lang = page_language(site)
+    return {"site": site, "user": wiki_session.current_user(), "page_lang": lang, "page_dir": text_direction(lang)}
 
 
 def __getattr__(name: str) -> Flask:
