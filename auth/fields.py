@@ -302,6 +302,20 @@ class BuiltForm:
                 params.update(kind_of(f).params(f, self.form.by_name.get(f.name)))
         return params
 
+    def refused(self) -> bool:
+        """Check the submitted form; True if it cannot be sent (each problem is marked on its field).
+
+        Every check runs, so every problem shows at once; the secrets typed are
+        then not drawn into the page again.
+        """
+        valid = self.form.validate()
+        too_long = self.too_long()
+        missing = self.missing_required()
+        if valid and not too_long and not missing:
+            return False
+        self.forget_secrets()
+        return True
+
     def forget_secrets(self) -> None:
         """Before the form is shown again: no sensitive value goes back into the page."""
         for view in self.fields:

@@ -35,10 +35,7 @@ def reset_post():
     if not routes.any:
         return _no_resets()
     built = credentials.reset_form(routes, request.form)
-    valid = built.form.validate()
-    too_long = built.too_long()
-    missing = built.missing_required()  # the one field, when the wiki takes only one
-    if not valid or too_long or missing:
+    if built.refused():  # missing: the one field, when the wiki takes only one
         return credentials.render_reset(routes, built, status=422)
     return credentials.send_reset(routes, built)
 
@@ -83,11 +80,7 @@ def _change_page(post: bool):
     if not post:
         return credentials.render_change(req)
     built = credentials.change_form(req, request.form)
-    valid = built.form.validate()
-    too_long = built.too_long()
-    missing = built.missing_required()
-    if not valid or too_long or missing:
-        built.forget_secrets()
+    if built.refused():
         return credentials.render_change(req, built, status=422)
     return credentials.send_change(req, token, built)
 

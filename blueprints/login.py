@@ -54,12 +54,7 @@ def form_post(action: str, formdata=None):
         return start_or_error(action, expired_seed(
             request.form.get("username", ""), returnto=safe_returnto(request.args.get("returnto"))))
     built = login_flow.step_form(flow, request.form if formdata is None else formdata)
-    valid = built.form.validate()
-    # Each check marks its fields; all of them run so every problem shows at once.
-    too_long = built.too_long()
-    missing = built.missing_required()
-    if not valid or too_long or missing:
-        built.forget_secrets()
+    if built.refused():
         return login_flow.render_flow(flow, built, status=422)
     return login_flow.submit(flow, built)
 

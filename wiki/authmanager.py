@@ -155,19 +155,23 @@ class AuthManagerCalls:
         once more: the wiki refused it before doing anything.  Returns the result
         and the token that worked.
         """
+        data, token = self.post_with_token(action, token, {**params, f"{action.prefix}messageformat": "html"})
+        return AuthResult.from_api(data.get(action.module)), token
+
+    def post_with_token(self, action: AuthAction, token: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """POST ``action``'s module with its token; on ``badtoken`` once more with a fresh one.
+
+        The wiki refused a bad token before doing anything, so sending again is
+        safe.  Returns the answer and the token that worked.
+        """
         for attempt in (0, 1):
-            body = dict(params)
-            body[f"{action.prefix}token"] = token
-            body[f"{action.prefix}messageformat"] = "html"
             try:
-                data = self.post(action=action.module, **body)
-                break
+                return self.post(action=action.module, **params, **{f"{action.prefix}token": token}), token
             except BadToken:
                 if attempt:
                     raise
                 token = self.token(action.token_type)
-        result = data.get(action.module)
-        return AuthResult.from_api(result), token
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def whoami(self, *, props: str = "groups|rights") -> UserInfo:
         """Who this client is on the wiki (``meta=userinfo``)."""

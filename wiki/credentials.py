@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from .authmanager import AuthAction
-from .errors import BadToken, WikiResponseError
+from .errors import WikiResponseError
 
 SUCCESS = "success"
 # The operation AuthManager checks before any credential change (SpecialChangeCredentials, the API).
@@ -82,6 +82,7 @@ class CredentialCalls:
     get: Any
     post: Any
     token: Any
+    post_with_token: Any  # AuthManagerCalls'
 
     def reset_routes(self) -> ResetRoutes:
         """Which of user name and e-mail address the wiki's password reset takes (none: no resets)."""
@@ -104,15 +105,7 @@ class CredentialCalls:
         (the wiki refused it before doing anything).  ``ReauthRequired`` when the
         wiki wants a fresh login first.  Returns the result and the token that worked.
         """
-        for attempt in (0, 1):
-            body = {**fields, f"{action.prefix}request": request_id, f"{action.prefix}token": token}
-            try:
-                data = self.post(action=action.module, **body)
-                break
-            except BadToken:
-                if attempt:
-                    raise
-                token = self.token(action.token_type)
+        data, token = self.post_with_token(action, token, {**fields, f"{action.prefix}request": request_id})
         return _result(data, action.module), token
 
 
