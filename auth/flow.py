@@ -205,6 +205,27 @@ def start_session(flow: Flow, client: WikiClient, result: AuthResult, step: Step
     return redirect(flow.returnto or url_for("account.home"), code=303)
 
 
+def same_user_again(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
+    """Logged in again (before a security-sensitive change): only as the session's own user.
+
+    A provider's button on that page could vouch for someone else; this wiki
+    session is then that other account's, so it is logged out on the wiki and
+    this browser's session ends: nothing of either account goes on under the other.
+    """
+    if not result.username or result.username == wiki_session.current_user():
+        return start_session(flow, client, result, step)
+    log.warning("logging in again as %s ended the session of %s", result.username, wiki_session.current_user())
+    try:
+        client.logout()
+    except WikiError:
+        pass  # the wiki's session then expires on its own
+    wiki_session.end_user_session()
+    return message_page("Logged out", Markup("You logged in as {}, not as the account you were using, so you are "
+                                             "now logged out of both here. Log in again with the account you want.")
+                        .format(result.username), status=403, retry_url=url_for("login.login"),
+                        retry_label="Log in")
+
+
 def new_account(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
     """An account was made: log in to it."""
     return log_in_new_account(flow, client, result, step.new_password)
@@ -316,6 +337,7 @@ def render_restart(flow: Flow):
 # What PASS leads to, by Action.after_pass.
 AFTER_PASS: dict[str, Callable[[Flow, WikiClient, AuthResult, Step], Any]] = {
     "session": start_session,
+    "same user": same_user_again,
     "new account": new_account,
 }
 

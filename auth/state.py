@@ -44,8 +44,9 @@ class Action:
     wiki_page: str = "Special:UserLogin"  # the wiki's own page for it, for what only the wiki can do
     wiki_page_words: str = "login page"
     fixed: tuple[str, ...] = ()  # first-step fields shown read-only (the route fills them in)
-    # What PASS means: "session" (this browser is now logged in as the user), or
-    # "new account" (log in to the account just made). auth.flow.AFTER_PASS.
+    # What PASS means: "session" (this browser is now logged in as the user), "same
+    # user" (logged in again, as the session's own user only), or "new account" (log
+    # in to the account just made). auth.flow.AFTER_PASS.
     after_pass: str = "session"
     # A provider's button pressed here is kept, to log in with it again later.
     keeps_provider: bool = True
@@ -61,7 +62,7 @@ ACTIONS: dict[str, Action] = {
     # Logging in again as the same user before a security-sensitive change (REAUTH): a login, the name fixed.
     "reauth": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
                      "Log in again", "to", "Log in", "Continue", "credentials.reauth", False,
-                     fixed=("username",)),
+                     fixed=("username",), after_pass="same user"),
 }
 
 

@@ -153,7 +153,7 @@ def callback():
 @bp.get("/login/resume")
 def resume():
     """The step a flow is at after the identity provider's callback (no call to the wiki)."""
-    return login_flow.resume_page(Flow.load("login", "create"))
+    return login_flow.resume_page(Flow.load(*ACTIONS))
 
 
 @bp.get("/login/wiki-image")

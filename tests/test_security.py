@@ -375,3 +375,22 @@ def test_an_oversized_callback_does_not_end_another_tabs_step(idp_wiki, make_app
     flood = "&".join(f"p{i}=x" for i in range(50))
     assert client.get(f"/login/return?wlstate={wlstate}&{flood}").status_code == 413
     assert 'name="OATHToken"' in client.get("/login").get_data(as_text=True)
+
+
+def test_logging_in_again_as_someone_else_ends_the_session(idp_wiki, make_app):
+    """The log-in-again page has the provider's button too; vouching for another account there
+    must not leave this session as one user with the other's wiki session."""
+    idp_wiki.reset_login_throttles()
+    app = make_app(idp_wiki, PUBLIC_URL="http://127.0.0.1:5998")
+    client = app.test_client()
+    assert attempt(client, "Bob", USERS["Bob"]).status_code == 303
+    page = client.get("/account/reauth").get_data(as_text=True)
+    assert "Log in with TestIdP" in page
+    away = client.post("/account/reauth", data={"csrf_token": AuthActions(client).csrf(page),
+                                                "testidplogin": "Log in with TestIdP"})
+    assert away.status_code == 303
+    back = client.get(_provider_answers(away.headers["Location"], identity="alice"))  # Alice, not Bob
+    assert back.status_code == 303
+    home = client.get("/").get_data(as_text=True)
+    assert 'class="wl-username">' not in home  # neither Bob nor Alice here any more
+    assert client.get("/api?action=query&meta=userinfo").status_code == 401
