@@ -9,7 +9,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
 
 from app import create_app
-from auth.fields import FIELD_TYPES, SUBMIT, build_form
+from auth.field_kinds import FIELD_TYPES
+from auth.fields import SUBMIT, build_form
 from wiki.authn import AuthInfo, AuthRequest, AuthResult, merge_fields
 
 DATA = Path(__file__).parent / "data"

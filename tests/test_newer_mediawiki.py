@@ -17,7 +17,8 @@ import responses
 from responses import matchers
 from werkzeug.datastructures import MultiDict
 
-from auth.fields import CHOICE_KIND, FIELD_KINDS, SUBMIT, build_form
+from auth.field_kinds import CHOICE_KIND, FIELD_KINDS
+from auth.fields import SUBMIT, build_form
 from auth.responses import CONTENT_SECURITY_POLICY
 from auth.wiki_answers import FAIL_ANSWERS, FailAnswer
 from tests.conftest import AuthActions

@@ -15,7 +15,7 @@ from wtforms import StringField
 
 import wiki.authn
 from auth import flow as login_flow, wiki_session
-from auth.fields import FIELD_KINDS, FieldKind, _kw, _value
+from auth.field_kinds import FIELD_KINDS, FieldKind, _kw, _value
 from auth.flow import AFTER_PASS, HANDLERS
 from auth.pages import message_page
 from auth.state import ACTIONS, Action
