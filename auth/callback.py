@@ -83,11 +83,6 @@ def discard(value: str) -> None:
             session.pop(KEY, None)
 
 
-def clear() -> None:
-    """Forget every pending value."""
-    session.pop(KEY, None)
-
-
 def _is_live(entry: Any) -> bool:
     if not isinstance(entry, dict) or not isinstance(entry.get("flow"), dict):
         return False
