@@ -31,6 +31,9 @@ COPY blueprints/ blueprints/
 COPY wiki/ wiki/
 COPY templates/ templates/
 COPY static/ static/
+# The app's own words in each language: the catalogs compiled here, as `make` does.
+COPY translations/ translations/
+RUN pybabel compile -d translations
 
 USER 10001:10001
 EXPOSE 8000

@@ -12,9 +12,22 @@ MW ?=
 # python3-venv for the virtualenv (python3 -m venv needs it on Debian).
 APT_PACKAGES := mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml debootstrap chromium redis-server python3-venv
 
-.PHONY: deps system-deps venv mw-root run test test-fast bench clean
+.PHONY: deps system-deps venv catalogs translations-extract translations-update mw-root run test test-fast bench clean
 
-deps: system-deps venv
+deps: system-deps venv catalogs
+
+# The app's own words (README, "Languages"): the catalogs in translations/ are
+# compiled here, never committed as binaries.  extract + update after changing words.
+PYBABEL := $(VENV)/bin/pybabel
+catalogs: venv
+	@$(PYBABEL) compile -d translations --statistics 2>&1 | grep -v "^compiling"; test $${PIPESTATUS[0]} -eq 0
+
+translations-extract: venv
+	$(PYBABEL) extract -F translations/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project wiki-login --copyright-holder "wiki-login contributors" -o translations/messages.pot .
+
+translations-update: translations-extract
+	$(PYBABEL) update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 system-deps:
 	@missing=""; \
@@ -47,7 +60,7 @@ run: deps
 test: deps mw-root
 	$(PY) -m pytest -ra
 
-test-fast: venv mw-root
+test-fast: venv catalogs mw-root
 	$(PY) -m pytest -ra -m "not slow"
 
 bench: deps

@@ -12,11 +12,11 @@ from typing import Any, Mapping
 
 from flask import Flask, current_app
 
-from auth import rate_limits, responses, wiki_session
+from auth import language, rate_limits, responses, wiki_session
 from auth.config import ENV_VARS, ConfigError, config_from_env, session_config
 from auth.csrf import csrf
-from auth.language import page_language, text_direction
 from auth.session_store import session_interface
+from auth.words import WIKI_WORDS, msg
 from auth.wiki_html import image_url, plain_text, sanitize
 from blueprints import account, api, bot_login, credentials, editor, login, ops
 from wiki import Wiki, WikiError
@@ -50,6 +50,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         user_agent=app.config["USER_AGENT"],
         timeout=app.config["WIKI_TIMEOUT"],
         messages_ttl=app.config["WIKI_MESSAGES_TTL"],
+        message_names=WIKI_WORDS,
+        shared_store=app.config.get("SESSION_REDIS"),
     )
     app.session_interface = session_interface(
         app, redis_client=app.config.get("SESSION_REDIS"), session_dir=app.config["SESSION_DIR"])
@@ -60,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    language.init_app(app)
     rate_limits.init_app(app)
     wiki_session.init_app(app)
     for blueprint in (account.bp, login.bp, credentials.bp, bot_login.bp, api.bp, editor.bp, ops.bp):
@@ -69,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["wiki_html"] = sanitize
     app.jinja_env.filters["wiki_text"] = plain_text
     app.jinja_env.filters["wiki_image"] = image_url
+    app.jinja_env.globals["msg"] = msg
     return app
 
 
@@ -103,8 +107,8 @@ def _template_globals() -> dict[str, Any]:
         site = current_app.extensions["wiki"].siteinfo()
     except WikiError:
         site = None
-    lang = page_language(site)
-    return {"site": site, "user": wiki_session.current_user(), "page_lang": lang, "page_dir": text_direction(lang)}
+    lang = language.reader_language()
+    return {"site": site, "user": wiki_session.current_user(), "page_lang": lang.tag, "page_dir": lang.dir}
 
 
 def __getattr__(name: str) -> Flask:

@@ -13,15 +13,14 @@ Never a password, a two-factor code or any field the wiki marks sensitive.
 """
 from __future__ import annotations
 
-import functools
 import time
 
 from flask import current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
-from werkzeug.datastructures import LanguageAccept
-from werkzeug.http import parse_accept_header
 
 from wiki import Wiki, WikiClient, WikiError
+
+from .language import reader_language
 
 WIKI_COOKIES = "wiki_cookies"
 USER = "user"
@@ -37,30 +36,9 @@ def wiki() -> Wiki:
     return current_app.extensions["wiki"]
 
 
-def user_language() -> str | None:
-    """The wiki language that best fits the browser's Accept-Language, if any."""
-    header = request.headers.get("Accept-Language", "")
-    if not header:
-        return None
-    try:
-        languages = wiki().siteinfo().languages
-    except WikiError:  # no language list is no reason to fail a page
-        return None
-    best = _best_language(header, tuple(languages))
-    code = languages.get(best) if best else None
-    if code:
-        g.page_lang = best
-    return code
-
-
-@functools.lru_cache(maxsize=256)
-def _best_language(header: str, tags: tuple[str, ...]) -> str | None:
-    """Werkzeug's best match for an Accept-Language header among the wiki's language tags.
-
-    It compares each accepted value with each of the wiki's ~480 tags (0.4 ms a
-    request); browsers send few distinct headers, so each is matched once.
-    """
-    return parse_accept_header(header, LanguageAccept).best_match(tags)
+def user_language() -> str:
+    """The MediaWiki code of the reader's language (``auth.language``), for the wiki's ``uselang``."""
+    return reader_language().code
 
 
 def client_address() -> str | None:

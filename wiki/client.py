@@ -22,6 +22,7 @@ import urllib3
 from requests.cookies import RequestsCookieJar, create_cookie
 
 from .auth_messages import AuthMessages
+from .messages import LanguageWords, SharedStore, WikiMessages, query_params, words_from_answer
 from .authmanager import AUTH_ACTIONS, AuthAction, AuthManagerCalls, UserInfo
 from .credentials import CredentialCalls, ResetRoutes
 from .errors import (
@@ -122,6 +123,8 @@ class Wiki:
         pool: Pool | None = None,
         siteinfo_ttl: float = 3600.0,
         messages_ttl: float = 600.0,
+        message_names: Iterable[str] = (),
+        shared_store: SharedStore | None = None,
     ):
         self.api_url = api_url
         self.user_agent = user_agent
@@ -130,6 +133,10 @@ class Wiki:
         self._siteinfo_ttl = siteinfo_ttl
         # The login form's words, fetched as HTML once per action and language.
         self.auth_messages = AuthMessages(messages_ttl)
+        # The wiki's words for the app's pages (``meta=allmessages``), once per language.
+        self.message_names = tuple(sorted(set(message_names)))
+        self.messages = WikiMessages(self._fetch_words, ttl=messages_ttl, shared=shared_store,
+                                     namespace=f"{api_url} {' '.join(self.message_names)}")
         self._siteinfo: SiteInfo | None = None
         self._siteinfo_until = 0.0
         self._reset_routes: ResetRoutes | None = None
@@ -180,6 +187,15 @@ class Wiki:
             self._siteinfo, self._siteinfo_until = info, time.monotonic() + self._siteinfo_ttl
         return info
 
+
+    def words(self, lang: str) -> LanguageWords:
+        """The wiki's messages ``message_names`` in a language, with its fallbacks (kept; see wiki.messages)."""
+        return self.messages.words(lang)
+
+    def _fetch_words(self, lang: str) -> LanguageWords:
+        if not self.message_names:
+            return LanguageWords(lang=lang)
+        return words_from_answer(lang, self.client().get(**query_params(lang, self.message_names)))
 
     def reset_routes(self) -> ResetRoutes:
         """How the wiki's password reset names an account, kept like siteinfo.

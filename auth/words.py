@@ -1,0 +1,82 @@
+"""The app's words that the wiki has a message for: the wiki's own, in the reader's language.
+
+MediaWiki's translators have put "Log in", "Create account", "Save changes" ...
+into hundreds of languages, in the terms each wiki uses.  ``WIKI_WORDS`` names
+each such message with the app's own words for it (in the app's catalogs), which
+are used when the wiki has no such message or cannot be asked.  Pages say
+``msg("login")``; ``$1`` in a message is a parameter, filled in escaped.
+"""
+from __future__ import annotations
+
+import html
+import re
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from wiki import WikiError
+
+from .language import reader_language
+
+PARAM = re.compile(r"\$(\d+)")
+
+# message name -> the app's words for it when the wiki has none
+WIKI_WORDS = {
+    "login": _l("Log in"),
+    "pt-login-button": _l("Log in"),
+    "logout": _l("Log out"),
+    "createaccount": _l("Create account"),
+    "userlogin-noaccount": _l("Don’t have an account?"),
+    "userlogin-joinproject": _l("Join the wiki"),
+    "userlogin-resetpassword-link": _l("Forgot your password?"),
+    "passwordreset": _l("Reset password"),
+    "changepassword": _l("Change password"),
+    "changecredentials": _l("Change credentials"),
+    "removecredentials": _l("Remove credentials"),
+    "linkaccounts": _l("Link accounts"),
+    "unlinkaccounts": _l("Unlink accounts"),
+    "botpasswords": _l("Bot passwords"),
+    "mypreferences": _l("Preferences"),
+    "loginsuccesstitle": _l("Logged in"),
+    "notloggedin": _l("Not logged in"),
+    "editing": _l("Editing $1"),
+    "creating": _l("Creating $1"),
+    "savechanges": _l("Save changes"),
+    "showpreview": _l("Show preview"),
+    "preview": _l("Preview"),
+    "summary": _l("Summary:"),
+    "yourtext": _l("Your text"),
+    "cancel": _l("Cancel"),
+    "errorpagetitle": _l("Error"),
+    "prefs-edits": _l("Number of edits:"),
+    "listgrouprights-rights": _l("Rights"),
+    "userlogin-remembermypassword": _l("Keep me logged in"),
+}
+
+
+def wiki_text(name: str) -> str | None:
+    """The wiki's message ``name`` in the reader's language, as plain text; None without one."""
+    try:
+        words = current_app.extensions["wiki"].words(reader_language().code)
+    except WikiError:
+        return None
+    text = words.messages.get(name)
+    # Messages are wikitext: character references (&nbsp;) are text here, markup is not expected.
+    return html.unescape(text).strip() if text and text.strip() else None
+
+
+def msg(name: str, *params: object) -> Markup:
+    """The wiki's words for ``name`` (else the app's), with ``$1``, ``$2`` ... filled in, as safe HTML."""
+    return Markup(_fill(str(escape(wiki_text(name) or str(WIKI_WORDS[name]))),
+                        [str(escape(p)) for p in params]))
+
+
+def msg_text(name: str, *params: object) -> str:
+    """``msg`` as plain text, for places that escape on their own (JSON, headers, WTForms labels)."""
+    return _fill(wiki_text(name) or str(WIKI_WORDS[name]), [str(p) for p in params])
+
+
+def _fill(text: str, params: list[str]) -> str:
+    # One pass, so a parameter that itself holds "$2" stays as it is.
+    return PARAM.sub(lambda m: params[int(m[1]) - 1] if 0 < int(m[1]) <= len(params) else m[0], text)
