@@ -12,11 +12,16 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from flask import current_app, session
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from wiki import AUTH_ACTIONS, AuthAction, AuthInfo, AuthRequest
 
 from . import wiki_session
+from .words import wiki_msg
+
+Words = str | LazyString  # words in the reader's language, worked out when shown
 
 
 class Stage(StrEnum):
@@ -31,18 +36,23 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class Action:
-    """One thing a flow can do: the wiki's API for it, when the wiki allows it, its words and pages."""
+    """One thing a flow can do: the wiki's API for it, when the wiki allows it, its words and pages.
+
+    The words are lazy: each is in the reader's language when a page shows it
+    (``wiki_msg``: the wiki's own message; ``_l``: the app's catalog).
+    """
 
     api: AuthAction
     available: Callable[[AuthInfo], bool]  # Special:UserLogin's canAuthenticateNow / canCreateAccounts
-    title: str
-    preposition: str  # "Log in *to* the wiki", "Create account *on* the wiki"
-    submit: str
-    continue_submit: str
+    title: Words
+    subtitle: Words  # "to %(site)s": "Log in *to* the wiki", "Create account *on* the wiki"
+    subtitle_as: Words  # the same, on a later step: "to %(site)s as %(user)s"
+    submit: Words
+    continue_submit: Words
     form_endpoint: str
     new_password: bool  # the password field is a new one (browsers then suggest one)
     wiki_page: str = "Special:UserLogin"  # the wiki's own page for it, for what only the wiki can do
-    wiki_page_words: str = "login page"
+    wiki_page_words: Words = _l("login page")
     fixed: tuple[str, ...] = ()  # first-step fields shown read-only (the route fills them in)
     # What PASS means: "session" (this browser is now logged in as the user), "same
     # user" (logged in again, as the session's own user only), or "new account" (log
@@ -54,15 +64,18 @@ class Action:
 
 ACTIONS: dict[str, Action] = {
     "login": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
-                    "Log in", "to", "Log in", "Continue", "login.login", False),
+                    wiki_msg("login"), _l("to %(site)s"), _l("to %(site)s as %(user)s"),
+                    wiki_msg("pt-login-button"), wiki_msg("pt-login-continue-button"), "login.login", False),
     "create": Action(AUTH_ACTIONS["create"], lambda info: info.can_create_accounts,
-                     "Create account", "on", "Create your account", "Continue", "login.create", True,
-                     "Special:CreateAccount", "account creation page", after_pass="new account",
+                     wiki_msg("createaccount"), _l("on %(site)s"), _l("on %(site)s as %(user)s"),
+                     wiki_msg("createacct-submit"), _l("Continue"), "login.create", True,
+                     "Special:CreateAccount", _l("account creation page"), after_pass="new account",
                      keeps_provider=False),
     # Logging in again as the same user before a security-sensitive change (REAUTH): a login, the name fixed.
     "reauth": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
-                     "Log in again", "to", "Log in", "Continue", "credentials.reauth", False,
-                     fixed=("username",), after_pass="same user"),
+                     _l("Log in again"), _l("to %(site)s"), _l("to %(site)s as %(user)s"),
+                     wiki_msg("pt-login-button"), wiki_msg("pt-login-continue-button"), "credentials.reauth",
+                     False, fixed=("username",), after_pass="same user"),
 }
 
 

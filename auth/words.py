@@ -12,6 +12,7 @@ import html
 import re
 
 from flask import current_app
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -47,6 +48,9 @@ WIKI_WORDS = {
     "preview": _l("Preview"),
     "summary": _l("Summary:"),
     "yourtext": _l("Your text"),
+    "pt-login-continue-button": _l("Continue login"),
+    "createacct-submit": _l("Create your account"),
+    "userlogin-reauth": _l("You must log in again to verify that you are $1."),
     "cancel": _l("Cancel"),
     "errorpagetitle": _l("Error"),
     "prefs-edits": _l("Number of edits:"),
@@ -80,3 +84,10 @@ def msg_text(name: str, *params: object) -> str:
 def _fill(text: str, params: list[str]) -> str:
     # One pass, so a parameter that itself holds "$2" stays as it is.
     return PARAM.sub(lambda m: params[int(m[1]) - 1] if 0 < int(m[1]) <= len(params) else m[0], text)
+
+
+def wiki_msg(name: str, *params: object) -> LazyString:
+    """``msg_text`` worked out when used: for module-level tables of words."""
+    if name not in WIKI_WORDS:
+        raise KeyError(f"{name!r} is not in WIKI_WORDS")
+    return LazyString(msg_text, name, *params)

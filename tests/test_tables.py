@@ -71,7 +71,8 @@ def test_a_new_status_is_one_handler(make_app, monkeypatch):
 def test_a_new_action_is_one_entry(make_app, wiki, monkeypatch):
     monkeypatch.setitem(ACTIONS, "relogin", Action(
         AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
-        "Log in again", "to", "Confirm it is you", "Continue", "login.login", False))
+        "Log in again", "to %(site)s", "to %(site)s as %(user)s", "Confirm it is you", "Continue",
+        "login.login", False))
     app = make_app(wiki)
     with app.test_request_context("/login", method="POST"):
         flow = login_flow.start("relogin", wiki_session.wiki_client())
@@ -99,7 +100,8 @@ def test_what_pass_means_is_the_actions_own(make_app, wiki, monkeypatch):
                         or message_page("Done", "The wiki said yes."))
     monkeypatch.setitem(ACTIONS, "check", Action(
         AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
-        "Check your password", "on", "Check", "Continue", "login.login", False, after_pass="noted"))
+        "Check your password", "on %(site)s", "on %(site)s as %(user)s", "Check", "Continue",
+        "login.login", False, after_pass="noted"))
     app = make_app(wiki)
     with app.test_request_context("/login", method="POST"):
         flow = login_flow.start("check", wiki_session.wiki_client())
