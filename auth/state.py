@@ -65,7 +65,7 @@ class Action:
 ACTIONS: dict[str, Action] = {
     "login": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
                     wiki_msg("login"), _l("to %(site)s"), _l("to %(site)s as %(user)s"),
-                    wiki_msg("pt-login-button"), wiki_msg("pt-login-continue-button"), "login.login", False),
+                    wiki_msg("pt-login-button"), _l("Continue"), "login.login", False),
     "create": Action(AUTH_ACTIONS["create"], lambda info: info.can_create_accounts,
                      wiki_msg("createaccount"), _l("on %(site)s"), _l("on %(site)s as %(user)s"),
                      wiki_msg("createacct-submit"), _l("Continue"), "login.create", True,
@@ -74,7 +74,7 @@ ACTIONS: dict[str, Action] = {
     # Logging in again as the same user before a security-sensitive change (REAUTH): a login, the name fixed.
     "reauth": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
                      _l("Log in again"), _l("to %(site)s"), _l("to %(site)s as %(user)s"),
-                     wiki_msg("pt-login-button"), wiki_msg("pt-login-continue-button"), "credentials.reauth",
+                     wiki_msg("pt-login-button"), _l("Continue"), "credentials.reauth",
                      False, fixed=("username",), after_pass="same user"),
 }
 

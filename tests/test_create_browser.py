@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.conftest import consent, screenshot, session_id, start_with_testidp
 from devwiki.wikiserver import CAPTCHA_ANSWER
@@ -36,7 +37,9 @@ def test_login_page_links_to_create_account(wiki, live_app, new_page):
     app = live_app(wiki)
     page = new_page()
     page.goto(app.url + "/login")
-    page.get_by_role("link", name="Create one").click()
+    # The wiki's own words (userlogin-noaccount, userlogin-joinproject), as on Special:UserLogin.
+    expect(page.locator(".wl-links")).to_contain_text("Don't have an account?")
+    page.get_by_role("link", name="Join Test Wiki").click()
     assert page.get_by_role("heading", name="Create account").is_visible()
     screenshot(page, "create-form")
 
@@ -151,4 +154,4 @@ def test_a_wiki_without_account_creation_says_so_instead_of_a_form(login_only_wi
     screenshot(page, "create-not-possible")
     page.get_by_role("link", name="Log in").first.click()
     assert page.get_by_label("Password", exact=True).is_visible()
-    assert page.get_by_role("link", name="Create one").count() == 0
+    assert page.locator("a[href='/create']").count() == 0

@@ -199,7 +199,7 @@ def test_a_wiki_without_account_creation_says_so_and_still_logs_in(login_only_wi
     assert "Accounts cannot be created here" in html and "does not offer account creation" in html
     assert 'name="password"' not in html and 'href="/login"' in html
     login_page = client.get("/login").get_data(as_text=True)
-    assert 'name="password"' in login_page and "Create one" not in login_page
+    assert 'name="password"' in login_page and 'href="/create"' not in login_page
     assert AuthActions(client).login("Alice").status_code == 303
     assert "Logged in as" in client.get("/").get_data(as_text=True)
 

@@ -9,6 +9,11 @@
     return;
   }
   const cfg = root.dataset;
+  // The page's words, in its language (templates/editor.html); {name} is filled in here.
+  const words = JSON.parse(cfg.words || '{}');
+  const t = (key, values = {}) =>
+    (words[key] || key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  const pageLang = document.documentElement.lang || undefined;
   const $ = (id) => document.getElementById(id);
   const form = $('wl-editor-form');
   const textBox = $('wl-text');
@@ -59,23 +64,23 @@
     try {
       response = await fetch(url, init);
     } catch (e) {
-      throw new ApiError('network', 'This app could not be reached. Check your connection and try again; your text is kept here.');
+      throw new ApiError('network', t('network'));
     }
     let data;
     try {
       data = await response.json();
     } catch (e) {
-      throw new ApiError('badresponse', `The app answered with something unexpected (HTTP ${response.status}). Please try again; your text is kept here.`);
+      throw new ApiError('badresponse', t('badresponse', { status: response.status }));
     }
     const error = data.error || {};
     if (response.status === 401) {
       leaveAndComeBack(error.login_url || '/login',
-        (error.info || 'Your session has ended.') + ' Taking you to the login page; your text will be back here afterwards.');
+        t('toLogin', { why: error.info || t('sessionEnded') }));
       throw new ApiError('leaving', error.info);
     }
     if (error.code === 'badcsrf') {
       // This page belongs to an older session (a new login in another tab): a fresh copy of it works.
-      leaveAndComeBack(window.location.href, 'Your session changed since this page was opened. Reloading it; your text is kept.');
+      leaveAndComeBack(window.location.href, t('sessionChanged'));
       throw new ApiError('leaving', error.info);
     }
     if (data.error) {
@@ -124,13 +129,13 @@
     summaryBox.value = draft.summary || '';
     // Still based on what was loaded before: a change made meanwhile is a conflict.
     base = draft.base || base;
-    showMessage('notice', [text('Your unsaved changes are restored; save them when you are ready.')]);
+    showMessage('notice', [text(t('restored'))]);
   }
 
   // --- preview --------------------------------------------------------------------------
 
   async function preview() {
-    await busy(previewButton, 'Loading preview…', async () => {
+    await busy(previewButton, t('loadingPreview'), async () => {
       const data = await callApi('POST', {
         action: 'parse', title: cfg.title, text: textBox.value, contentmodel: 'wikitext',
         prop: 'text', pst: '1', preview: '1', disableeditsection: '1', disablelimitreport: '1'
@@ -249,14 +254,14 @@
   function imagePlaceholder(img) {
     const span = document.createElement('span');
     span.className = 'wl-preview__image';
-    span.textContent = 'Image' + (img.getAttribute('alt') ? ': ' + img.getAttribute('alt') : '');
+    span.textContent = img.getAttribute('alt') ? t('imageAlt', { alt: img.getAttribute('alt') }) : t('image');
     return span;
   }
 
   // --- save -----------------------------------------------------------------------------
 
   async function save() {
-    await busy(saveButton, 'Saving…', async () => {
+    await busy(saveButton, t('saving'), async () => {
       let data;
       try {
         data = await callApi('POST', await editParams(false));
@@ -288,26 +293,26 @@
   function saved(edit) {
     if (edit.result !== 'Success') {
       // An extension stopped the save (a captcha, an abuse filter...).
-      const why = edit.info || edit.warning || (edit.captcha ? 'The wiki asks for a CAPTCHA, which this editor cannot show.' : '');
-      showMessage('error', [text('The wiki did not save this. ' + (why || 'It gave no reason.') + ' '), link(cfg.pageUrl + (cfg.pageUrl.includes('?') ? '&' : '?') + 'action=edit', 'Edit on the wiki instead')]);
+      const why = edit.info || edit.warning || (edit.captcha ? t('captcha') : '');
+      showMessage('error', [text(t('notSaved', { why: why || t('noReason') }) + ' '), link(cfg.pageUrl + (cfg.pageUrl.includes('?') ? '&' : '?') + 'action=edit', t('editOnWiki'))]);
       return;
     }
     savedText = textBox.value;
     if (edit.nochange) {
-      showMessage('notice', [text('Nothing to save: the text is the same as the saved version.')]);
+      showMessage('notice', [text(t('noChange'))]);
       return;
     }
     base = { exists: true, revid: String(edit.newrevid), timestamp: edit.newtimestamp, start: edit.newtimestamp };
-    $('wl-editor-verb').textContent = 'Editing';
+    showHeading();
     // Their version and the preview were of the text before this save.
     theirsSection.hidden = true;
     previewSection.hidden = true;
     summaryBox.value = '';
     showMessage('success', [
-      text(`Saved as ${cfg.user}. `),
-      link(cfg.pageUrl, 'View the page'),
+      text(t('savedAs', { user: cfg.user }) + ' '),
+      link(cfg.pageUrl, t('viewPage')),
       text(' · '),
-      link(diffUrl(edit.newrevid), 'See your change')
+      link(diffUrl(edit.newrevid), t('seeChange'))
     ]);
   }
 
@@ -315,9 +320,9 @@
     if (e.code === 'editconflict' || e.code === 'articleexists') {
       await showConflict();
     } else if (e.code === 'pagedeleted' || e.code === 'missingtitle') {
-      showMessage('error', [text('This page was deleted after you started editing, so nothing was saved. Your text is kept here; copy it if you still need it.')]);
+      showMessage('error', [text(t('deleted'))]);
     } else if (e.code !== 'leaving') {
-      showMessage('error', [text(`${e.message}${e.code && !['network', 'badresponse'].includes(e.code) ? ` (${e.code})` : ''}`)]);
+      showMessage('error', [text(e.code && !['network', 'badresponse'].includes(e.code) ? t('errorCode', { message: e.message, code: e.code }) : e.message)]);
     }
   }
 
@@ -328,13 +333,13 @@
     });
     const rev = data.query.pages[0].revisions[0];
     theirsBox.value = rev.slots.main.content;
-    theirsCaption.textContent = `Saved by ${rev.user} at ${new Date(rev.timestamp).toLocaleString()}: the page as it is now.`;
+    theirsCaption.textContent = t('theirsCaption', { user: rev.user, time: new Date(rev.timestamp).toLocaleString(pageLang) });
     theirsSection.hidden = false;
     // The next save knowingly replaces their version with the text in the box.
     base = { exists: true, revid: String(rev.revid), timestamp: rev.timestamp, start: data.curtimestamp };
     showMessage('error', [
-      strong('Edit conflict: nothing was saved. '),
-      text(`${rev.user} changed this page after you started editing. Your text is still in the box; their version is below it. Copy what you need from theirs into yours, then save again: that will replace their version.`)
+      strong(t('conflict') + ' '),
+      text(t('conflictText', { user: rev.user }))
     ]);
   }
 
@@ -392,6 +397,14 @@
     a.target = '_blank';
     a.rel = 'noopener';
     return a;
+  }
+  // After a page is created: "Editing <title>", the title in its own element, as on load.
+  function showHeading() {
+    const [before, after = ''] = t('editing').split('{title}');
+    const page = document.createElement('span');
+    page.className = 'wl-editor__page';
+    page.textContent = cfg.title;
+    $('wl-editor-heading').replaceChildren(text(before), page, text(after));
   }
   function diffUrl(revid) {
     return cfg.pageUrl + (cfg.pageUrl.includes('?') ? '&' : '?') + 'diff=' + encodeURIComponent(revid);
