@@ -1,6 +1,6 @@
 """``python -m bench [NAME ...]`` (``make bench``): run the benchmarks, print one table.
 
-Without names every benchmark runs: login, concurrency, proxy, store (about two
+Without names every benchmark runs: login, concurrency, proxy, store, languages (about two
 minutes on 2 cores; the first run also builds the benchmark wiki, about 40 s,
 kept in /tmp/wiki-login-bench for the next runs).  Progress goes to stderr; the
 machine and the table (Markdown) to stdout.  A goal not met is a "NO" in the
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import requests
 
-from . import concurrency, login, proxy, store
+from . import concurrency, languages, login, proxy, store
 from .harness import PHP_WORKERS, AppServer, Row, bench_wiki, print_table
 
-BENCHMARKS = {m.NAME: m for m in (login, concurrency, proxy, store)}
+BENCHMARKS = {m.NAME: m for m in (login, concurrency, proxy, store, languages)}
 
 
 def machine(wiki_api_url: str) -> list[str]:
