@@ -12,9 +12,10 @@ from enum import StrEnum
 from typing import Any, Callable
 
 from flask import current_app, session
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from wiki import AUTH_ACTIONS, AuthAction, AuthInfo, AuthRequest
+from wiki import AUTH_ACTIONS, AuthAction, AuthInfo, AuthRequest, ReauthImpossible, SecurityStatus
 
 from . import wiki_session
 
@@ -45,8 +46,8 @@ class Action:
     wiki_page_words: str = "login page"
     fixed: tuple[str, ...] = ()  # first-step fields shown read-only (the route fills them in)
     # What PASS means: "session" (this browser is now logged in as the user), "same
-    # user" (logged in again, as the session's own user only), or "new account" (log
-    # in to the account just made). auth.flow.AFTER_PASS.
+    # user" (logged in again, as the session's own user only), "new account" (log
+    # in to the account just made), or "linked" (an account linked). auth.flow.AFTER_PASS.
     after_pass: str = "session"
     # A provider's button pressed here is kept, to log in with it again later.
     keeps_provider: bool = True
@@ -63,6 +64,11 @@ ACTIONS: dict[str, Action] = {
     "reauth": Action(AUTH_ACTIONS["login"], lambda info: info.can_authenticate_now,
                      "Log in again", "to", "Log in", "Continue", "credentials.reauth", False,
                      fixed=("username",), after_pass="same user"),
+    # Linking a third-party account to the logged-in one (Special:LinkAccounts): the
+    # provider's button, its REDIRECT and the same one-time callback as a login.
+    "link": Action(AUTH_ACTIONS["link"], lambda info: info.can_link_accounts,
+                   _l("Link accounts"), _l("on"), _l("Link"), _l("Continue"), "linking.link", False,
+                   "Special:LinkAccounts", _l("account linking page"), after_pass="linked", keeps_provider=False),
 }
 
 
@@ -72,6 +78,20 @@ class ActionUnavailable(Exception):
     def __init__(self, action: str):
         super().__init__(action)
         self.action = action
+
+
+class SecurityCheck(Exception):
+    """The wiki wants a fresh login (REAUTH) before this security-sensitive action, or refuses it here (FAIL)."""
+
+    def __init__(self, action: str, status: SecurityStatus):
+        super().__init__(action, status)
+        self.action = action
+        self.status = status
+
+    @classmethod
+    def of_error(cls, action: str, exc: Exception) -> "SecurityCheck":
+        """The API's ``reauthenticate`` (REAUTH) or ``cannotreauthenticate`` (FAIL), arriving anyway."""
+        return cls(action, SecurityStatus.FAIL if isinstance(exc, ReauthImpossible) else SecurityStatus.REAUTH)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def start_or_error(action: str, seed: Seed = Seed()):
     return login_flow.render_flow(flow)
 
 
-def _form_page(action: str):
+def form_page(action: str):
     flow = Flow.load(action)
     # "Start over" is our own link: another site's link to it must not throw
     # away the step someone is at.
@@ -84,7 +84,7 @@ def action_unavailable(exc: ActionUnavailable):
 @bp.get("/login")
 def login():
     """The login form, built from what the wiki asks for."""
-    return _form_page("login")
+    return form_page("login")
 
 
 @bp.post("/login")
@@ -96,7 +96,7 @@ def login_post():
 @bp.get("/create")
 def create():
     """The account creation form, built from what the wiki asks for."""
-    return _form_page("create")
+    return form_page("create")
 
 
 @bp.post("/create")
