@@ -227,10 +227,19 @@ def linked_account_seed(flow: Flow) -> Seed:
                     flow.provider or "your identity provider"))
 
 
-def existing_account_seed(flow: Flow | None) -> Seed:
-    """After RESTART: log in with an existing account, which the provider's identity is then linked to."""
+def existing_account_seed(flow: Flow | None, username: str = "") -> Seed:
+    """After RESTART: log in with an existing account, which the provider's identity is then linked to.
+
+    ``username``: logging in again (REAUTH) as the session's user, whose account
+    it is: ``loginpreservestate`` links the identity to it (ConfirmLink's step).
+    """
     preserve = bool(flow and flow.links_identity)
+    if username:
+        message = (Markup("Log in again as <strong>{}</strong>; the identity you just used will then be linked "
+                          "to your account.") if preserve else Markup("Log in again as <strong>{}</strong>.")).format(
+            username)
+    else:
+        message = "Log in with your wiki account; it will be linked to the identity you just used." if preserve else ""
     return Seed(returnto=flow.returnto if flow else "", provider_request=flow.provider_request if flow else None,
-                preserve_state=preserve, can_preserve_state=preserve, message_kind="notice",
-                message="Log in with your wiki account; it will be linked to the identity you just used."
-                if preserve else "")
+                values={"username": username} if username else {}, preserve_state=preserve,
+                can_preserve_state=preserve, message_kind="notice", message=message)

@@ -116,8 +116,16 @@ def create_linked():
 
 @bp.post("/login/existing-account")
 def login_existing_account():
-    """After RESTART: log in with an existing account, keeping the provider's identity."""
-    return start_or_error("login", existing_account_seed(Flow.load("login", "create")))
+    """After RESTART: log in with an existing account, keeping the provider's identity.
+
+    A RESTART while logging in again (REAUTH) logs in again as the session's user,
+    with the identity kept: the wiki then offers to link it to that account.
+    """
+    flow = Flow.load("login", "create", "reauth")
+    user = wiki_session.current_user()
+    if flow is not None and flow.action == "reauth" and user:
+        return start_or_error("reauth", existing_account_seed(flow, user))
+    return start_or_error("login", existing_account_seed(flow if flow and flow.action != "reauth" else None))
 
 
 @bp.route("/login/return", methods=["GET", "POST"])

@@ -59,6 +59,9 @@ def test_bob_links_an_identity_logs_in_with_it_unlinks_it_and_it_no_longer_logs_
     screenshot(page, "linked-after-link")
     page.reload()
     assert "The account was linked." not in _main(page)
+    page.get_by_role("link", name="Remove credentials").click()
+    assert page.locator(".wl-credential", has_text=identity).count() == 1
+    screenshot(page, "remove-credentials")
     _log_out(page)
 
     fresh = new_page()
@@ -150,3 +153,39 @@ def test_linking_pages_need_a_login_and_a_token(idp_wiki, live_app):
     for path in ("/account/linked", "/account/link", "/account/remove"):
         assert client.post(path, data={"request": "x", "testidplink": "1"}).status_code == 400
     assert not [r for r in idp_wiki.api_requests_since(mark) if r.startswith("POST")]
+
+
+def test_a_restart_while_logging_in_again_links_the_identity_with_loginpreservestate(idp_wiki, live_app):
+    """Logging in again (REAUTH) with a provider whose identity no account has: RESTART. The way on is
+    logging in again as the session's user with loginpreservestate=1, and the wiki's ConfirmLink step
+    links the identity; no "create a new account", no login as anyone else."""
+    app = live_app(idp_wiki).app
+    identity = f"bob-{secrets.token_hex(3)}"
+    client = app.test_client()
+    auth = AuthActions(client)
+    assert auth.login("Bob").status_code == 303
+    form = client.get("/account/reauth?returnto=/account/linked").get_data(as_text=True)
+    away = client.post("/account/reauth?returnto=/account/linked", data={
+        "csrf_token": auth.csrf(form), "username": "Bob", "testidplogin": "1"})
+    back = requests.get(away.headers["Location"] + f"&prompt=none&login_hint={identity}", allow_redirects=False,
+                        timeout=30).headers["Location"]
+    parts = urlsplit(back)
+    assert client.get(f"{parts.path}?{parts.query}").headers["Location"] == "/login/resume"
+    restart = client.get("/login/resume").get_data(as_text=True)
+    assert "no wiki account is linked" in restart and "Create a new wiki account" not in restart
+    assert "/account/reauth?restart=1" in restart
+    again = client.post("/login/existing-account", data={"csrf_token": auth.csrf(restart)}).get_data(as_text=True)
+    assert 'value="Bob"' in again and "readonly" in again and "will then be linked to your account" in again
+    step = client.post("/account/reauth", data={"csrf_token": auth.csrf(again), "username": "Alice",
+                                                "password": USERS["Bob"], "wl_submit": "Log in"})
+    html = step.get_data(as_text=True)
+    link_id = f"MediaWiki\\Extension\\TestIdP\\TestIdPIdentityRequest:{identity}"
+    # ConfirmLink's step: the wiki offers it only to a login sent with loginpreservestate=1.
+    assert step.status_code == 200 and f'value="{link_id}"' in html, html
+    done = client.post("/account/reauth", data={"csrf_token": auth.csrf(html), "confirmedLinkIDs": link_id,
+                                                "wl_submit": "Continue"})
+    assert done.status_code == 303 and done.headers["Location"] == "/account/linked"
+    assert identity in client.get("/account/linked").get_data(as_text=True)
+    with client.session_transaction() as stored:
+        assert stored["user"] == "Bob"
+    assert _logs_in_as(app, idp_wiki, identity) == "Bob"
