@@ -18,7 +18,7 @@ from auth.csrf import csrf
 from auth.session_store import session_interface
 from auth.words import WIKI_WORDS, msg, msg_text
 from auth.wiki_html import image_url, plain_text, sanitize
-from blueprints import account, api, bot_login, credentials, editor, login, ops
+from blueprints import account, api, bot_login, credentials, editor, linking, login, ops
 from wiki import Wiki, WikiError
 
 __all__ = ["ConfigError", "create_app"]
@@ -65,7 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     language.init_app(app)
     rate_limits.init_app(app)
     wiki_session.init_app(app)
-    for blueprint in (account.bp, login.bp, credentials.bp, bot_login.bp, api.bp, editor.bp, ops.bp):
+    for blueprint in (account.bp, login.bp, credentials.bp, linking.bp, bot_login.bp, api.bp, editor.bp, ops.bp):
         app.register_blueprint(blueprint)
     responses.init_app(app)
     app.context_processor(_template_globals)

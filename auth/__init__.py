@@ -2,6 +2,7 @@
 
 - ``flow``: one AuthManager flow (log in, create an account, log in again), a typed state machine;
 - ``credentials``: forgot your password, change it (one request each, no flow);
+- ``linking``: linked accounts and removable credentials, unlinking and removing them;
 - ``fields``: the wiki's field types as form fields, one record a type;
 - ``wiki_answers``: what a FAIL's messagecode leads to, and what only the wiki's own page can answer;
 - ``callback``: the one-time value that ties a provider's callback to its flow;

@@ -127,10 +127,13 @@ def render_choice(requests: list[AuthRequest]):
     return render_template("credential_choice.html", choices=[(r, request_title(r)) for r in requests]), 200
 
 
-def security_page(status: SecurityStatus, returnto: str):
-    """REAUTH: log in again and come back; FAIL: why not. None when the change may go ahead."""
+def security_page(status: SecurityStatus, returnto: str, *, what: str = ""):
+    """REAUTH: log in again and come back; FAIL: why not. None when the change may go ahead.
+
+    ``what``: the sentence that says what is security-sensitive (else: changing a password).
+    """
     if status == SecurityStatus.REAUTH:
-        return reauth_page(returnto)
+        return reauth_page(returnto, what=what)
     if status == SecurityStatus.FAIL:
         return fail_page()
     return None
@@ -140,13 +143,12 @@ def status_of(info: AuthInfo) -> SecurityStatus:
     return security_status(info.security_status)
 
 
-def reauth_page(returnto: str):
+def reauth_page(returnto: str, *, what: str = ""):
     user = wiki_session.current_user() or ""
     return message_page(
         "Please log in again",
-        Markup("Changing a password is a security-sensitive action, and you logged in a while ago. "
-               "Log in again as <strong>{}</strong> to confirm it is you; you will come straight back here.").format(
-            user),
+        Markup("{} Log in again as <strong>{}</strong> to confirm it is you; you will come straight back here.").format(
+            what or "Changing a password is a security-sensitive action, and you logged in a while ago.", user),
         retry_url=url_for("credentials.reauth", returnto=returnto), retry_label="Log in again")
 
 

@@ -20,11 +20,13 @@ from urllib.parse import urlsplit
 from flask import redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
-from wiki import AuthRequest, AuthResult, WikiClient, WikiError
+from wiki import AuthRequest, AuthResult, ReauthImpossible, ReauthRequired, SecurityStatus, WikiClient, WikiError
 from wiki.authn import FAIL, PASS, PRIMARY_REQUIRED, REDIRECT, REQUIRED, RESTART, UI
+from wiki.credentials import security_status
 
 from . import callback as callback_state, wiki_session
-from .state import ACTIONS, ActionUnavailable, Flow, Seed, Stage, Step
+from .linking import account_linked
+from .state import ACTIONS, ActionUnavailable, Flow, SecurityCheck, Seed, Stage, Step
 from .fields import BuiltForm, build_form
 from .pages import describe_wiki_error, error_status, message_page
 from .urls import public_url
@@ -40,12 +42,15 @@ log = logging.getLogger("wiki_login.auth")
 def start(action: str, client: WikiClient, seed: Seed = Seed()) -> Flow:
     """A new flow with the wiki's current fields and a token: one request to the wiki.
 
-    Raises ``ActionUnavailable`` if the wiki says the action is not possible.
+    Raises ``ActionUnavailable`` if the wiki says the action is not possible, and
+    ``SecurityCheck`` if it wants a fresh login first (a security-sensitive action).
     """
     # A provider's identity kept after RESTART may word the requests for this visitor alone.
     token, info = client.auth_info(ACTIONS[action].api, keep_words=not seed.preserve_state)
     if not ACTIONS[action].available(info):
         raise ActionUnavailable(action)
+    if (status := security_status(info.security_status)) in (SecurityStatus.REAUTH, SecurityStatus.FAIL):
+        raise SecurityCheck(action, status)
     requests, values, message, kind = list(info.requests), dict(seed.values), seed.message, seed.message_kind
     preserve_state = seed.preserve_state
     if preserve_state and not info.has_preserved_state:
@@ -154,6 +159,8 @@ def send_step(flow: Flow, step: Step):
     try:
         client, result = _exchange(flow, step)
         return HANDLERS[result.status](flow, client, result, step)
+    except (ReauthRequired, ReauthImpossible) as exc:  # the wiki checked again, and wants a fresh login
+        raise SecurityCheck.of_error(flow.action, exc) from exc
     except WikiError as exc:
         flow.save()
         error = describe_wiki_error(exc) + " What you typed is kept, except passwords."
@@ -339,6 +346,7 @@ AFTER_PASS: dict[str, Callable[[Flow, WikiClient, AuthResult, Step], Any]] = {
     "session": start_session,
     "same user": same_user_again,
     "new account": new_account,
+    "linked": account_linked,
 }
 
 HANDLERS: dict[str, Callable[[Flow, WikiClient, AuthResult, Step], Any]] = {
@@ -386,7 +394,6 @@ def provider_name(req: AuthRequest) -> str:
     """The provider's name as the wiki describes it, unless that is only a class name."""
     name = plain_text(req.provider)
     return "" if "\\" in name else name
-
 
 
 __all__ = ["HANDLERS", "continue_from_callback", "render_flow", "resume_page", "send_step", "start", "submit"]

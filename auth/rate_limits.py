@@ -43,6 +43,11 @@ LIMITED = frozenset({
     ("credentials.reset_post", "POST"),
     ("credentials.change_post", "POST"),
     ("credentials.reauth_post", "POST"),
+    # Linking sends a provider's button (and its callback counts above); unlinking and
+    # removing take a credential away.
+    ("linking.link_post", "POST"),
+    ("linking.unlink", "POST"),
+    ("linking.remove_post", "POST"),
 })
 # (endpoint, method) of the flow's form posts: a later step of these continues a flow's account.
 FORM_STEPS = frozenset({("login.login_post", "POST"), ("login.create_post", "POST")})
@@ -53,7 +58,8 @@ SESSION_MAKING = frozenset({
     ("bot.login", "GET"),
 })
 # Endpoints that count for this session's user (logging in again sends no other name).
-SESSION_USER_ENDPOINTS = frozenset({"credentials.change_post", "credentials.reauth_post"})
+SESSION_USER_ENDPOINTS = frozenset({"credentials.change_post", "credentials.reauth_post", "linking.link_post",
+                                    "linking.unlink", "linking.remove_post"})
 PER_IP_SCOPE = "login-per-address"
 NEW_SESSION_SCOPE = "new-session-per-address"
 PER_USER_SCOPE = "login-per-username"

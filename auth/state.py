@@ -16,7 +16,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from wiki import AUTH_ACTIONS, AuthAction, AuthInfo, AuthRequest
+from wiki import AUTH_ACTIONS, AuthAction, AuthInfo, AuthRequest, ReauthImpossible, SecurityStatus
 
 from . import wiki_session
 from .words import wiki_msg
@@ -55,8 +55,8 @@ class Action:
     wiki_page_words: Words = _l("login page")
     fixed: tuple[str, ...] = ()  # first-step fields shown read-only (the route fills them in)
     # What PASS means: "session" (this browser is now logged in as the user), "same
-    # user" (logged in again, as the session's own user only), or "new account" (log
-    # in to the account just made). auth.flow.AFTER_PASS.
+    # user" (logged in again, as the session's own user only), "new account" (log
+    # in to the account just made), or "linked" (an account linked). auth.flow.AFTER_PASS.
     after_pass: str = "session"
     # A provider's button pressed here is kept, to log in with it again later.
     keeps_provider: bool = True
@@ -76,6 +76,12 @@ ACTIONS: dict[str, Action] = {
                      _l("Log in again"), _l("to %(site)s"), _l("to %(site)s as %(user)s"),
                      wiki_msg("pt-login-button"), _l("Continue"), "credentials.reauth",
                      False, fixed=("username",), after_pass="same user"),
+    # Linking a third-party account to the logged-in one (Special:LinkAccounts): the
+    # provider's button, its REDIRECT and the same one-time callback as a login.
+    "link": Action(AUTH_ACTIONS["link"], lambda info: info.can_link_accounts,
+                   wiki_msg("linkaccounts"), _l("on %(site)s"), _l("on %(site)s as %(user)s"), _l("Link"),
+                   _l("Continue"), "linking.link", False, "Special:LinkAccounts", _l("account linking page"),
+                   after_pass="linked", keeps_provider=False),
 }
 
 
@@ -85,6 +91,20 @@ class ActionUnavailable(Exception):
     def __init__(self, action: str):
         super().__init__(action)
         self.action = action
+
+
+class SecurityCheck(Exception):
+    """The wiki wants a fresh login (REAUTH) before this security-sensitive action, or refuses it here (FAIL)."""
+
+    def __init__(self, action: str, status: SecurityStatus):
+        super().__init__(action, status)
+        self.action = action
+        self.status = status
+
+    @classmethod
+    def of_error(cls, action: str, exc: Exception) -> "SecurityCheck":
+        """The API's ``reauthenticate`` (REAUTH) or ``cannotreauthenticate`` (FAIL), arriving anyway."""
+        return cls(action, SecurityStatus.FAIL if isinstance(exc, ReauthImpossible) else SecurityStatus.REAUTH)
 
 
 @dataclass(frozen=True)
@@ -220,10 +240,19 @@ def linked_account_seed(flow: Flow) -> Seed:
                     flow.provider or "your identity provider"))
 
 
-def existing_account_seed(flow: Flow | None) -> Seed:
-    """After RESTART: log in with an existing account, which the provider's identity is then linked to."""
+def existing_account_seed(flow: Flow | None, username: str = "") -> Seed:
+    """After RESTART: log in with an existing account, which the provider's identity is then linked to.
+
+    ``username``: logging in again (REAUTH) as the session's user, whose account
+    it is: ``loginpreservestate`` links the identity to it (ConfirmLink's step).
+    """
     preserve = bool(flow and flow.links_identity)
+    if username:
+        message = (Markup("Log in again as <strong>{}</strong>; the identity you just used will then be linked "
+                          "to your account.") if preserve else Markup("Log in again as <strong>{}</strong>.")).format(
+            username)
+    else:
+        message = "Log in with your wiki account; it will be linked to the identity you just used." if preserve else ""
     return Seed(returnto=flow.returnto if flow else "", provider_request=flow.provider_request if flow else None,
-                preserve_state=preserve, can_preserve_state=preserve, message_kind="notice",
-                message="Log in with your wiki account; it will be linked to the identity you just used."
-                if preserve else "")
+                values={"username": username} if username else {}, preserve_state=preserve,
+                can_preserve_state=preserve, message_kind="notice", message=message)

@@ -46,6 +46,7 @@ FAIL_ANSWERS: dict[str, FailAnswer] = {
     # The wiki forgot the flow (its session expired).
     "authmanager-authn-not-in-progress": EXPIRED,
     "authmanager-create-not-in-progress": EXPIRED,
+    "authmanager-link-not-in-progress": EXPIRED,
     # ConfirmEdit (newer than 1.43): a captcha is needed and was not answered. Not a
     # wrong password: the form again, now with the captcha, as a prompt.
     "captcha-login-required": FailAnswer(message_kind="notice",

@@ -34,7 +34,7 @@ def start_or_error(action: str, seed: Seed = Seed()):
     return login_flow.render_flow(flow)
 
 
-def _form_page(action: str):
+def form_page(action: str):
     flow = Flow.load(action)
     # "Start over" is our own link: another site's link to it must not throw
     # away the step someone is at.
@@ -84,7 +84,7 @@ def action_unavailable(exc: ActionUnavailable):
 @bp.get("/login")
 def login():
     """The login form, built from what the wiki asks for."""
-    return _form_page("login")
+    return form_page("login")
 
 
 @bp.post("/login")
@@ -96,7 +96,7 @@ def login_post():
 @bp.get("/create")
 def create():
     """The account creation form, built from what the wiki asks for."""
-    return _form_page("create")
+    return form_page("create")
 
 
 @bp.post("/create")
@@ -116,8 +116,16 @@ def create_linked():
 
 @bp.post("/login/existing-account")
 def login_existing_account():
-    """After RESTART: log in with an existing account, keeping the provider's identity."""
-    return start_or_error("login", existing_account_seed(Flow.load("login", "create")))
+    """After RESTART: log in with an existing account, keeping the provider's identity.
+
+    A RESTART while logging in again (REAUTH) logs in again as the session's user,
+    with the identity kept: the wiki then offers to link it to that account.
+    """
+    flow = Flow.load("login", "create", "reauth")
+    user = wiki_session.current_user()
+    if flow is not None and flow.action == "reauth" and user:
+        return start_or_error("reauth", existing_account_seed(flow, user))
+    return start_or_error("login", existing_account_seed(flow if flow and flow.action != "reauth" else None))
 
 
 @bp.route("/login/return", methods=["GET", "POST"])

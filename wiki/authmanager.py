@@ -1,8 +1,9 @@
 """AuthManager's API, as one user's client speaks it: the wire protocol stays here.
 
-Each action (log in, create an account, change a credential; linking would
-be one more entry) is one ``AuthAction`` in ``AUTH_ACTIONS``: its API module and
-the prefix of its parameters (``loginrequests``, ``createreturnurl``...).  A
+Each action (log in, create an account, link one, change, unlink or remove a
+credential) is one ``AuthAction`` in ``AUTH_ACTIONS``: its API module, the
+prefix of its parameters (``loginrequests``, ``createreturnurl``...) and the
+security-sensitive operation the wiki checks first.  A
 flow *begins* with the requests the user chose and a return URL, and
 *continues* with the fields of the next step; both answer a typed
 ``AuthResult``.  ``whoami()`` and ``logout()`` answer typed values too: no raw
@@ -19,19 +20,26 @@ from .errors import BadToken, NotLoggedIn, WikiResponseError
 
 @dataclass(frozen=True)
 class AuthAction:
-    """The names AuthManager's API modules use for one action (login, create)."""
+    """The names AuthManager's API modules use for one action (login, create, link...)."""
 
-    module: str  # clientlogin, createaccount (linkaccount would fit too)
-    prefix: str  # login, create
-    token_type: str  # login, createaccount
+    module: str  # clientlogin, createaccount, linkaccount...
+    prefix: str  # login, create, link; "" for unlinkaccount's plain request and token
+    token_type: str  # login, createaccount, csrf
     requests_for: str  # amirequestsfor=...
+    # The operation the module checks (AuthManager::securitySensitiveOperationStatus),
+    # asked with the requests (amisecuritysensitiveoperation); None: not sensitive.
+    security_operation: str | None = None
 
 
 AUTH_ACTIONS = {
     "login": AuthAction("clientlogin", "login", "login", "login"),
     "create": AuthAction("createaccount", "create", "createaccount", "create"),
-    # Not a multi-step flow: one POST that answers success or an error (wiki.credentials).
-    "change": AuthAction("changeauthenticationdata", "changeauth", "csrf", "change"),
+    "link": AuthAction("linkaccount", "link", "csrf", "link", "LinkAccounts"),
+    # Not multi-step flows: one POST that answers success or an error (wiki.credentials).
+    "change": AuthAction("changeauthenticationdata", "changeauth", "csrf", "change", "ChangeCredentials"),
+    # The same module twice (ApiRemoveAuthenticationData): unlink offers only linked accounts.
+    "unlink": AuthAction("unlinkaccount", "", "csrf", "unlink", "UnlinkAccount"),
+    "remove": AuthAction("removeauthenticationdata", "", "csrf", "remove", "RemoveCredentials"),
 }
 
 
@@ -87,8 +95,9 @@ class AuthManagerCalls:
         ``keep_words``: the fields' words may come from the wiki's
         ``auth_messages`` (see ``wiki.auth_messages``); False where they may be
         this visitor's own (a provider's identity kept after RESTART).
-        ``security_operation`` (``ChangeCredentials``): also ask whether this
-        session may do it now (``AuthInfo.security_status``, always fresh).
+        ``security_operation`` (``ChangeCredentials``; by default the action's
+        own): also ask whether this session may do it now
+        (``AuthInfo.security_status``, always fresh).
         """
         words, lang = self.wiki.auth_messages, self.lang or ""
         if keep_words and words.known(action.requests_for, lang):
@@ -108,7 +117,7 @@ class AuthManagerCalls:
             meta="tokens|authmanagerinfo",
             type=action.token_type,
             amirequestsfor=action.requests_for,
-            amisecuritysensitiveoperation=security_operation,
+            amisecuritysensitiveoperation=security_operation or action.security_operation,
             amimessageformat=message_format,
         )
         try:

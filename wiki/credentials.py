@@ -1,4 +1,4 @@
-"""Credentials outside a login: reset a forgotten password, change a credential.
+"""Credentials outside a login: reset a forgotten password, change, unlink or remove a credential.
 
 Neither is a multi-step AuthManager flow:
 - ``action=resetpassword`` (``user`` and/or ``email``, a csrf token) answers
@@ -10,6 +10,12 @@ Neither is a multi-step AuthManager flow:
   (``badretype``, ``passwordtooshort``, ``reauthenticate``...).  Its requests
   come from ``meta=authmanagerinfo&amirequestsfor=change`` (``AUTH_ACTIONS["change"]``),
   with ``amisecuritysensitiveoperation=ChangeCredentials`` in the same request.
+- ``action=unlinkaccount`` and ``action=removeauthenticationdata`` (one module,
+  ``ApiRemoveAuthenticationData``: ``request``, a csrf ``token``, no fields) take
+  a request of ``amirequestsfor=unlink`` (a linked third-party account) or
+  ``remove`` (less ``$wgRemoveCredentialsBlacklist``: never the password), after
+  the operations ``UnlinkAccount`` / ``RemoveCredentials``; ``success`` or an
+  API error (``badrequest``: no such request any more).
 Typed values only leave this module; raw JSON does not.
 """
 from __future__ import annotations
@@ -107,6 +113,14 @@ class CredentialCalls:
         """
         data, token = self.post_with_token(action, token, {**fields, f"{action.prefix}request": request_id})
         return _result(data, action.module), token
+
+    def remove_credential(self, action: AuthAction, token: str, request_id: str) -> tuple[CredentialResult, str]:
+        """Unlink an account or remove a credential (``AUTH_ACTIONS["unlink"]``/``["remove"]``): no fields.
+
+        The wiki reads nothing but the request's id: whatever the request's
+        fields would take, nothing is sent.  As ``change_credentials`` otherwise.
+        """
+        return self.change_credentials(action, token, request_id, {})
 
 
 def _result(data: dict[str, Any], module: str) -> CredentialResult:
