@@ -215,7 +215,8 @@ def test_webauthn_module_says_so_and_offers_another_module(client):
                                         "loginrequests": [SELECT],
                                         "logintoken": body(switch.calls[0])["logintoken"],
                                         "loginmessageformat": ["html"], "action": ["clientlogin"],
-                                        "format": ["json"], "formatversion": ["2"]}
+                                        # the reader's language, always named (here the wiki's own)
+                                        "uselang": ["en"], "format": ["json"], "formatversion": ["2"]}
         html = recovery.get_data(as_text=True)
         assert 'name="RecoveryCode"' in html and "Recovery code" in html
         assert "cannot complete this login" not in html
