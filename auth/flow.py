@@ -18,6 +18,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from wiki import AuthRequest, AuthResult, WikiClient, WikiError
@@ -31,6 +32,7 @@ from .urls import public_url
 from .captcha_widgets import content_security_policy as widget_policy, drawn_here
 from .wiki_answers import fail_answer, only_on_wiki_notice
 from .wiki_html import plain_text, sanitize
+from .words import msg_text
 
 log = logging.getLogger("wiki_login.auth")
 
@@ -51,8 +53,8 @@ def start(action: str, client: WikiClient, seed: Seed = Seed()) -> Flow:
     if preserve_state and not info.has_preserved_state:
         # The wiki forgets a provider's identity after any failed attempt.
         preserve_state, kind = False, "warning"
-        lost = Markup("The link to {} was lost with that attempt: start again with it to link it.").format(
-            seed.provider or "your identity provider")
+        lost = Markup(_("The link to %(provider)s was lost with that attempt: start again with it to link it.")) \
+            % {"provider": seed.provider or _("your identity provider")}
         message = Markup("{}<p>{}</p>").format(Markup(message), lost) if message else lost
     elif preserve_state and info.preserved_username:
         values["username"] = info.preserved_username
@@ -156,7 +158,7 @@ def send_step(flow: Flow, step: Step):
         return HANDLERS[result.status](flow, client, result, step)
     except WikiError as exc:
         flow.save()
-        error = describe_wiki_error(exc) + " What you typed is kept, except passwords."
+        error = _("%(problem)s What you typed is kept, except passwords.", problem=describe_wiki_error(exc))
         return render_flow(flow, error=error, status=error_status(exc))
 
 
@@ -188,8 +190,8 @@ def resume_page(flow: Flow | None):
         return render_restart(flow)
     if flow.stage == Stage.FAILED:
         Flow.clear()
-        return message_page("This sign-in could not be finished", flow.message, status=503,
-                            retry_url=url_for(ACTIONS[flow.action].form_endpoint), retry_label="Start again")
+        return message_page(_("This sign-in could not be finished"), flow.message, status=503,
+                            retry_url=url_for(ACTIONS[flow.action].form_endpoint), retry_label=_("Start again"))
     return render_flow(flow)
 
 
@@ -220,10 +222,10 @@ def same_user_again(flow: Flow, client: WikiClient, result: AuthResult, step: St
     except WikiError:
         pass  # the wiki's session then expires on its own
     wiki_session.end_user_session()
-    return message_page("Logged out", Markup("You logged in as {}, not as the account you were using, so you are "
-                                             "now logged out of both here. Log in again with the account you want.")
-                        .format(result.username), status=403, retry_url=url_for("login.login"),
-                        retry_label="Log in")
+    return message_page(_("Logged out"), Markup(_(
+        "You logged in as %(name)s, not as the account you were using, so you are now logged out of both here. "
+        "Log in again with the account you want.")) % {"name": result.username}, status=403,
+        retry_url=url_for("login.login"), retry_label=msg_text("login"))
 
 
 def new_account(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
@@ -239,13 +241,13 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult, passw
     the login form, with the new name filled in.
     """
     username = result.username or flow.values.get("username", "")
-    created = Markup("Your account {} was created.").format(username)
     creator = wiki_session.current_user()
     if creator:
         # As Special:CreateAccount does for a logged-in creator: the session stays theirs.
         Flow.clear()
-        return message_page("Account created", Markup("{} You are still logged in as {}.").format(created, creator),
-                            retry_url=url_for("account.home"), retry_label="Home")
+        return message_page(msg_text("accountcreated"), Markup(_(
+            "Your account %(name)s was created. You are still logged in as %(user)s.")) % {
+            "name": username, "user": creator}, retry_url=url_for("account.home"), retry_label=_("Home"))
     try:
         login = Flow(action="login", stage=Stage.BEGIN, requests=[], token="", returnto=flow.returnto,
                      values={"username": username})
@@ -264,13 +266,14 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult, passw
             login.provider, login.provider_request = flow.provider, flow.provider_request
             return send_step(login, Step({button.button.name: "1"}, (button.id,)))
         new = start("login", client, Seed(returnto=flow.returnto, values={"username": username},
-                                          message=Markup("{} Log in to start using it.").format(created),
+                                          message=Markup(_("Your account %(name)s was created. Log in to start "
+                                                           "using it.")) % {"name": username},
                                           message_kind="success"))
     except (WikiError, ActionUnavailable):
         Flow.clear()
-        return message_page("Account created", Markup("{} The wiki could not be asked to log you in just now: "
-                                                      "log in to start using it.").format(created),
-                            retry_url=url_for("login.login"), retry_label="Log in")
+        return message_page(msg_text("accountcreated"), Markup(_(
+            "Your account %(name)s was created. The wiki could not be asked to log you in just now: log in to "
+            "start using it.")) % {"name": username}, retry_url=url_for("login.login"), retry_label=msg_text("login"))
     return render_flow(new)
 
 
@@ -282,7 +285,7 @@ def on_fail(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
         Flow.clear()
         site = wiki_session.wiki().siteinfo()
         return message_page(answer.title, sanitize(message, site.server), status=403,
-                            retry_url=site.page_url("Special:UserLogin"), retry_label="Log in on the wiki")
+                            retry_url=site.page_url("Special:UserLogin"), retry_label=_("Log in on the wiki"))
     # Fields are fetched again: after a failure the wiki may ask for more (a captcha).
     # The first form's non-secret inputs (the username) are kept.
     new = start(flow.action, client, Seed(
@@ -307,9 +310,9 @@ def on_redirect(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
     target = urlsplit(result.redirecttarget)
     if target.scheme.lower() not in ("http", "https") or not target.netloc:
         Flow.clear(flow.callback)
-        return message_page("This sign-in cannot continue",
-                            "The wiki tried to send you to an address that is not a web page. Nothing was "
-                            "sent there. Please start again, or tell the wiki's administrators.", status=502)
+        return message_page(_("This sign-in cannot continue"),
+                            _("The wiki tried to send you to an address that is not a web page. Nothing was "
+                              "sent there. Please start again, or tell the wiki's administrators."), status=502)
     flow.stage = Stage.AWAY
     flow.requests = [r.to_api() for r in result.requests]
     # The request to come back with usually names the provider better than its button.
@@ -331,7 +334,7 @@ def on_restart(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
 
 def render_restart(flow: Flow):
     """The "recognised, but no wiki account is linked" page, with its two ways on."""
-    return render_template("restart.html", flow=flow, provider=flow.provider or "The identity provider"), 200
+    return render_template("restart.html", flow=flow, provider=flow.provider or _("The identity provider")), 200
 
 
 # What PASS leads to, by Action.after_pass.
@@ -386,7 +389,6 @@ def provider_name(req: AuthRequest) -> str:
     """The provider's name as the wiki describes it, unless that is only a class name."""
     name = plain_text(req.provider)
     return "" if "\\" in name else name
-
 
 
 __all__ = ["HANDLERS", "continue_from_callback", "render_flow", "resume_page", "send_step", "start", "submit"]
