@@ -21,9 +21,12 @@ import secrets
 import time
 from typing import Any
 
-from flask import current_app, session
+from flask import current_app, session, url_for
 
 from wiki import AuthAction
+
+from .state import Flow, Stage
+from .urls import public_url
 
 # API parameters a callback must never set, whatever an identity provider sends back.
 RESERVED_PARAMS = {
@@ -110,3 +113,18 @@ def provider_params(items: list[tuple[str, str]], action: AuthAction) -> dict[st
             return None
         params[key] = value
     return params
+
+
+# --- the REDIRECT callback's one-time value -------------------------------------------
+
+def callback_url(flow: Flow) -> str:
+    """Our absolute return URL, with the flow's one-time value (made on first use)."""
+    if not flow.callback:
+        flow.callback = new_value()
+    return public_url(url_for("login.callback", wlstate=flow.callback))
+
+
+def take_callback_flow(given: str | None) -> Flow | None:
+    """The flow that went to the provider with ``given``, spent; None (and nothing spent) otherwise."""
+    flow = Flow.from_stored(take(given))
+    return flow if flow is not None and flow.stage == Stage.AWAY else None

@@ -18,7 +18,8 @@ import time
 from typing import Any
 
 from flask import render_template, request, url_for
-from markupsafe import Markup
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from wiki import (AUTH_ACTIONS, CHANGE_CREDENTIALS, AuthField, AuthInfo, AuthRequest, ReauthImpossible,
                   ReauthRequired, ResetRoutes, SecurityStatus, WikiAPIError, WikiClient, WikiError)
@@ -29,6 +30,7 @@ from . import wiki_session
 from .fields import BuiltForm, build_form, kind_of
 from .pages import describe_wiki_error, error_status, message_page
 from .wiki_html import plain_text
+from .words import msg, msg_text
 
 log = logging.getLogger("wiki_login.auth")
 
@@ -43,24 +45,29 @@ def reset_request(routes: ResetRoutes) -> AuthRequest:
     either = routes.username and routes.email  # then one of the two is enough
     fields = []
     if routes.username:
-        fields.append(AuthField("username", "string", label="Username", optional=either))
+        fields.append(AuthField("username", "string", label=str(msg("userlogin-yourname")), optional=either))
     if routes.email:
-        fields.append(AuthField("email", "string", label="Email address", optional=either,
-                                help="The address saved in your account's preferences." if either else ""))
+        # The wiki's fields are HTML: the app's words are escaped into it.
+        fields.append(AuthField("email", "string", label=str(escape(_("Email address"))), optional=either,
+                                help=str(escape(_("The address saved in your account's preferences.")))
+                                if either else ""))
     return AuthRequest(id=RESET_REQUEST_ID, required=REQUIRED, fields=tuple(fields))
 
 
 def reset_form(routes: ResetRoutes, formdata: Any = None) -> BuiltForm:
-    return build_form([reset_request(routes)], submit_label="Reset password", formdata=formdata)
+    return build_form([reset_request(routes)], submit_label=msg_text("mailmypassword"), formdata=formdata)
 
 
 def render_reset(routes: ResetRoutes, built: BuiltForm | None = None, *, error: str = "", status: int = 200):
     either = routes.username and routes.email
-    lead = ("Give your username or your account's email address (or both), and the wiki will email you a "
-            "temporary password." if either else
-            f"Give your {'username' if routes.username else 'account’s email address'}, and the wiki will "
-            "email you a temporary password.")
-    return render_template("credential_form.html", title="Reset your password", lead=lead,
+    if either:
+        lead = _("Give your username or your account's email address (or both), and the wiki will email you a "
+                 "temporary password.")
+    elif routes.username:
+        lead = _("Give your username, and the wiki will email you a temporary password.")
+    else:
+        lead = _("Give your account’s email address, and the wiki will email you a temporary password.")
+    return render_template("credential_form.html", title=_("Reset your password"), lead=lead,
                            built=built or reset_form(routes), error=error,
                            action=url_for("credentials.reset_post"), kind="reset"), status
 
@@ -71,7 +78,7 @@ def send_reset(routes: ResetRoutes, built: BuiltForm):
     email = _text_of(built, "email")
     if not username and not email:
         for field in built.form.by_name.values():
-            field.errors = list(field.errors) + ["Please fill in your username or your email address."]
+            field.errors = list(field.errors) + [_("Please fill in your username or your email address.")]
         return render_reset(routes, built, status=422)
     began = time.monotonic()
     try:
@@ -83,11 +90,11 @@ def send_reset(routes: ResetRoutes, built: BuiltForm):
         return render_reset(routes, built, error=describe_wiki_error(exc), status=error_status(exc))
     _log("resetpassword", result.status, username, began)
     return message_page(
-        "Check your email",
-        "The wiki has taken your request. If what you gave matches an account with an email address, "
-        "the wiki has sent a temporary password to that address. Log in with it, and the wiki will ask you "
-        "to choose a new password. It can take a few minutes to arrive; look in your spam folder too.",
-        retry_url=url_for("login.login"), retry_label="Log in")
+        _("Check your email"),
+        _("The wiki has taken your request. If what you gave matches an account with an email address, "
+          "the wiki has sent a temporary password to that address. Log in with it, and the wiki will ask you "
+          "to choose a new password. It can take a few minutes to arrive; look in your spam folder too."),
+        retry_url=url_for("login.login"), retry_label=msg_text("login"))
 
 
 # --- change a credential --------------------------------------------------------------
@@ -106,18 +113,18 @@ def request_title(req: AuthRequest) -> str:
     """"Change password" for the wiki's passwords, else the provider's name."""
     short_id = req.id.rsplit("\\", 1)[-1]
     if short_id == "PasswordAuthenticationRequest":
-        return "Change password"
-    return f"Change {plain_text(req.provider) or short_id}"
+        return msg_text("changepassword")
+    return _("Change %(credential)s", credential=plain_text(req.provider) or short_id)
 
 
 def change_form(req: AuthRequest, formdata: Any = None) -> BuiltForm:
-    return build_form([req], submit_label="Save", formdata=formdata, new_password=True)
+    return build_form([req], submit_label=_("Save"), formdata=formdata, new_password=True)
 
 
 def render_change(req: AuthRequest, built: BuiltForm | None = None, *, error: str = "", status: int = 200):
     user = wiki_session.current_user()
     return render_template("credential_form.html", title=request_title(req),
-                           lead=Markup("For your account <strong>{}</strong>.").format(user),
+                           lead=Markup(_("For your account <strong>%(user)s</strong>.")) % {"user": user},
                            built=built or change_form(req), error=error, kind="change",
                            action=url_for("credentials.change_post", request=req.id)), status
 
@@ -146,28 +153,30 @@ def status_of(info: AuthInfo) -> SecurityStatus:
 def reauth_page(returnto: str, *, what: str = ""):
     user = wiki_session.current_user() or ""
     return message_page(
-        "Please log in again",
-        Markup("{} Log in again as <strong>{}</strong> to confirm it is you; you will come straight back here.").format(
-            what or "Changing a password is a security-sensitive action, and you logged in a while ago.", user),
-        retry_url=url_for("credentials.reauth", returnto=returnto), retry_label="Log in again")
+        _("Please log in again"),
+        Markup(_("%(why)s Log in again as <strong>%(user)s</strong> to confirm it is you; you will come straight "
+                 "back here.")) % {"why": what or _("Changing a password is a security-sensitive action, and you "
+                                                    "logged in a while ago."), "user": user},
+        retry_url=url_for("credentials.reauth", returnto=returnto), retry_label=_("Log in again"))
 
 
 def bot_password_page():
     """A bot password's session: never offered a credential change (MediaWiki 1.39 would even make it)."""
     return message_page(
-        "Log in with your own password first",
-        "You are logged in with a bot password, which is for tools, with only the rights granted to it. "
-        "To change your account's password or other credentials, log in with your own password.",
-        status=403, retry_url=url_for("login.login", returnto=url_for("credentials.change")), retry_label="Log in")
+        _("Log in with your own password first"),
+        _("You are logged in with a bot password, which is for tools, with only the rights granted to it. "
+          "To change your account's password or other credentials, log in with your own password."),
+        status=403, retry_url=url_for("login.login", returnto=url_for("credentials.change")),
+        retry_label=msg_text("login"))
 
 
 def fail_page():
     return message_page(
-        "This session cannot change credentials",
-        "The wiki does not let this session change passwords or other credentials, and logging in again here "
-        "would not change that (the session may come from another site). Change them on the wiki itself.",
+        _("This session cannot change credentials"),
+        _("The wiki does not let this session change passwords or other credentials, and logging in again here "
+          "would not change that (the session may come from another site). Change them on the wiki itself."),
         status=403, retry_url=wiki_session.wiki().siteinfo().page_url("Special:ChangeCredentials"),
-        retry_label="Change credentials on the wiki")
+        retry_label=_("Change credentials on the wiki"))
 
 
 def send_change(req: AuthRequest, token: str, built: BuiltForm):
@@ -193,10 +202,14 @@ def send_change(req: AuthRequest, token: str, built: BuiltForm):
     finally:
         params.clear()  # no reference to the new password outlives this request
     _log(CHANGE.module, result.status, user, began)
-    what = "password" if request_title(req) == "Change password" else plain_text(req.provider) or "credential"
-    return message_page(
-        f"Your {what} was changed" if what == "password" else "Saved",
-        f"The wiki has saved your new {what}. You are still logged in; use it the next time you log in.")
+    if req.id.rsplit("\\", 1)[-1] == "PasswordAuthenticationRequest":
+        return message_page(_("Your password was changed"), _(
+            "The wiki has saved your new password. You are still logged in; use it the next time you log in."))
+    what = plain_text(req.provider)
+    return message_page(_("Saved"), _(
+        "The wiki has saved your new %(credential)s. You are still logged in; use it the next time you log in.",
+        credential=what) if what else _(
+        "The wiki has saved your new credential. You are still logged in; use it the next time you log in."))
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -207,7 +220,7 @@ def _text_of(built: BuiltForm, name: str) -> str:
 
 
 def _refused(exc: WikiAPIError) -> str:
-    return f"The wiki refused this: {exc.info or exc.code}"
+    return _("The wiki refused this: %(info)s", info=exc.info or exc.code)
 
 
 def _log(action: str, status: str, user: str, began: float) -> None:

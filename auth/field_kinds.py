@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     Field,
@@ -116,13 +117,13 @@ CHOICE_KIND = FieldKind(lambda f, h: SelectField(**_kw(f, h), choices=_stay_or_c
 
 # Choices this app does not offer: a way on that only the wiki's own page can go
 # (an OATHAuth module's name -> why).  Its step, if the wiki starts there, says so.
-CHOICES_NOT_OFFERED = {"webauthn": "security keys work only on the wiki itself"}
+CHOICES_NOT_OFFERED = {"webauthn": _l("security keys work only on the wiki itself")}
 # The words of a choice's button, by option (OATHAuth's module names); others get
 # "Use <the wiki's label> instead".
 CHOICE_LABELS = {
-    "recoverycodes": "Use a recovery code instead",
-    "totp": "Use your authenticator app instead",
-    "webauthn": "Use a security key instead",
+    "recoverycodes": _l("Use a recovery code instead"),
+    "totp": _l("Use your authenticator app instead"),
+    "webauthn": _l("Use a security key instead"),
 }
 
 

@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, SubmitField
 
@@ -84,7 +85,7 @@ class FieldView:
     @property
     def choices(self) -> list[tuple[str, str]]:
         """A choice's buttons: (value, words), but "" (stay) and the ones not offered here."""
-        return [(value, CHOICE_LABELS.get(value) or f"Use {plain_text(label)} instead")
+        return [(value, str(CHOICE_LABELS.get(value) or _("Use %(way)s instead", way=plain_text(label))))
                 for value, label in self.auth.options if value and value not in CHOICES_NOT_OFFERED]
 
     def input_attrs(self, *, with_help: bool = True) -> dict[str, Any]:
@@ -161,8 +162,10 @@ class BuiltForm:
             field = self.form.by_name.get(name)
             if field is None or _filled(field.data):
                 continue
-            verb = "tick" if isinstance(field, BooleanField) else "fill in"
-            field.errors = list(field.errors) + [f"Please {verb} “{field.label.text}”."]
+            label = str(field.label.text)
+            field.errors = list(field.errors) + [_("Please tick “%(field)s”.", field=label)
+                                                 if isinstance(field, BooleanField) else
+                                                 _("Please fill in “%(field)s”.", field=label)]
             missing = True
         return missing
 
@@ -171,7 +174,8 @@ class BuiltForm:
         found = False
         for field in self.form.by_name.values():
             if isinstance(field.data, str) and len(field.data) > MAX_FIELD_LENGTH:
-                field.errors = list(field.errors) + [f"This is too long (at most {MAX_FIELD_LENGTH} characters)."]
+                field.errors = list(field.errors) + [
+                    _("This is too long (at most %(max)d characters).", max=MAX_FIELD_LENGTH)]
                 found = True
         return found
 
@@ -246,7 +250,8 @@ def build_form(
     # button (as Special:UserLogin does).
     primaries = [r for r in requests if r.required == PRIMARY_REQUIRED]
     has_default_submit = default_submit and (not primaries or any(r.button is None for r in primaries))
-    form_cls, attr_of = _form_class(tuple(merged), has_default_submit, submit_label, new_password)
+    # The label as this reader's words (a lazy one would key the cache in another language's).
+    form_cls, attr_of = _form_class(tuple(merged), has_default_submit, str(submit_label), new_password)
     form = form_cls(formdata=formdata, data=_form_data(values or {}, attr_of))
     form.by_name = {name: form[attr] for name, attr in attr_of.items()}
     views = [

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from wiki import AuthRequest, AuthResult, ReauthImpossible, ReauthRequired, SecurityStatus, WikiClient, WikiError
@@ -25,14 +26,15 @@ from wiki.authn import FAIL, PASS, PRIMARY_REQUIRED, REDIRECT, REQUIRED, RESTART
 from wiki.credentials import security_status
 
 from . import callback as callback_state, wiki_session
+from .callback import callback_url, take_callback_flow  # noqa: F401 - blueprints/login.py uses the latter
 from .linking import account_linked
 from .state import ACTIONS, ActionUnavailable, Flow, SecurityCheck, Seed, Stage, Step
 from .fields import BuiltForm, build_form
 from .pages import describe_wiki_error, error_status, message_page
-from .urls import public_url
 from .captcha_widgets import content_security_policy as widget_policy, drawn_here
 from .wiki_answers import fail_answer, only_on_wiki_notice
 from .wiki_html import plain_text, sanitize
+from .words import msg_text
 
 log = logging.getLogger("wiki_login.auth")
 
@@ -56,8 +58,8 @@ def start(action: str, client: WikiClient, seed: Seed = Seed()) -> Flow:
     if preserve_state and not info.has_preserved_state:
         # The wiki forgets a provider's identity after any failed attempt.
         preserve_state, kind = False, "warning"
-        lost = Markup("The link to {} was lost with that attempt: start again with it to link it.").format(
-            seed.provider or "your identity provider")
+        lost = Markup(_("The link to %(provider)s was lost with that attempt: start again with it to link it.")) \
+            % {"provider": seed.provider or _("your identity provider")}
         message = Markup("{}<p>{}</p>").format(Markup(message), lost) if message else lost
     elif preserve_state and info.preserved_username:
         values["username"] = info.preserved_username
@@ -163,7 +165,7 @@ def send_step(flow: Flow, step: Step):
         raise SecurityCheck.of_error(flow.action, exc) from exc
     except WikiError as exc:
         flow.save()
-        error = describe_wiki_error(exc) + " What you typed is kept, except passwords."
+        error = _("%(problem)s What you typed is kept, except passwords.", problem=describe_wiki_error(exc))
         return render_flow(flow, error=error, status=error_status(exc))
 
 
@@ -195,8 +197,8 @@ def resume_page(flow: Flow | None):
         return render_restart(flow)
     if flow.stage == Stage.FAILED:
         Flow.clear()
-        return message_page("This sign-in could not be finished", flow.message, status=503,
-                            retry_url=url_for(ACTIONS[flow.action].form_endpoint), retry_label="Start again")
+        return message_page(_("This sign-in could not be finished"), flow.message, status=503,
+                            retry_url=url_for(ACTIONS[flow.action].form_endpoint), retry_label=_("Start again"))
     return render_flow(flow)
 
 
@@ -227,10 +229,10 @@ def same_user_again(flow: Flow, client: WikiClient, result: AuthResult, step: St
     except WikiError:
         pass  # the wiki's session then expires on its own
     wiki_session.end_user_session()
-    return message_page("Logged out", Markup("You logged in as {}, not as the account you were using, so you are "
-                                             "now logged out of both here. Log in again with the account you want.")
-                        .format(result.username), status=403, retry_url=url_for("login.login"),
-                        retry_label="Log in")
+    return message_page(_("Logged out"), Markup(_(
+        "You logged in as %(name)s, not as the account you were using, so you are now logged out of both here. "
+        "Log in again with the account you want.")) % {"name": result.username}, status=403,
+        retry_url=url_for("login.login"), retry_label=msg_text("login"))
 
 
 def new_account(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
@@ -246,13 +248,13 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult, passw
     the login form, with the new name filled in.
     """
     username = result.username or flow.values.get("username", "")
-    created = Markup("Your account {} was created.").format(username)
     creator = wiki_session.current_user()
     if creator:
         # As Special:CreateAccount does for a logged-in creator: the session stays theirs.
         Flow.clear()
-        return message_page("Account created", Markup("{} You are still logged in as {}.").format(created, creator),
-                            retry_url=url_for("account.home"), retry_label="Home")
+        return message_page(msg_text("accountcreated"), Markup(_(
+            "Your account %(name)s was created. You are still logged in as %(user)s.")) % {
+            "name": username, "user": creator}, retry_url=url_for("account.home"), retry_label=_("Home"))
     try:
         login = Flow(action="login", stage=Stage.BEGIN, requests=[], token="", returnto=flow.returnto,
                      values={"username": username})
@@ -271,13 +273,14 @@ def log_in_new_account(flow: Flow, client: WikiClient, result: AuthResult, passw
             login.provider, login.provider_request = flow.provider, flow.provider_request
             return send_step(login, Step({button.button.name: "1"}, (button.id,)))
         new = start("login", client, Seed(returnto=flow.returnto, values={"username": username},
-                                          message=Markup("{} Log in to start using it.").format(created),
+                                          message=Markup(_("Your account %(name)s was created. Log in to start "
+                                                           "using it.")) % {"name": username},
                                           message_kind="success"))
     except (WikiError, ActionUnavailable):
         Flow.clear()
-        return message_page("Account created", Markup("{} The wiki could not be asked to log you in just now: "
-                                                      "log in to start using it.").format(created),
-                            retry_url=url_for("login.login"), retry_label="Log in")
+        return message_page(msg_text("accountcreated"), Markup(_(
+            "Your account %(name)s was created. The wiki could not be asked to log you in just now: log in to "
+            "start using it.")) % {"name": username}, retry_url=url_for("login.login"), retry_label=msg_text("login"))
     return render_flow(new)
 
 
@@ -289,7 +292,7 @@ def on_fail(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
         Flow.clear()
         site = wiki_session.wiki().siteinfo()
         return message_page(answer.title, sanitize(message, site.server), status=403,
-                            retry_url=site.page_url("Special:UserLogin"), retry_label="Log in on the wiki")
+                            retry_url=site.page_url("Special:UserLogin"), retry_label=_("Log in on the wiki"))
     # Fields are fetched again: after a failure the wiki may ask for more (a captcha).
     # The first form's non-secret inputs (the username) are kept.
     new = start(flow.action, client, Seed(
@@ -314,9 +317,9 @@ def on_redirect(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
     target = urlsplit(result.redirecttarget)
     if target.scheme.lower() not in ("http", "https") or not target.netloc:
         Flow.clear(flow.callback)
-        return message_page("This sign-in cannot continue",
-                            "The wiki tried to send you to an address that is not a web page. Nothing was "
-                            "sent there. Please start again, or tell the wiki's administrators.", status=502)
+        return message_page(_("This sign-in cannot continue"),
+                            _("The wiki tried to send you to an address that is not a web page. Nothing was "
+                              "sent there. Please start again, or tell the wiki's administrators."), status=502)
     flow.stage = Stage.AWAY
     flow.requests = [r.to_api() for r in result.requests]
     # The request to come back with usually names the provider better than its button.
@@ -338,7 +341,7 @@ def on_restart(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
 
 def render_restart(flow: Flow):
     """The "recognised, but no wiki account is linked" page, with its two ways on."""
-    return render_template("restart.html", flow=flow, provider=flow.provider or "The identity provider"), 200
+    return render_template("restart.html", flow=flow, provider=flow.provider or _("The identity provider")), 200
 
 
 # What PASS leads to, by Action.after_pass.
@@ -356,21 +359,6 @@ HANDLERS: dict[str, Callable[[Flow, WikiClient, AuthResult, Step], Any]] = {
     REDIRECT: on_redirect,
     RESTART: on_restart,
 }
-
-
-# --- the REDIRECT callback's one-time value -------------------------------------------
-
-def callback_url(flow: Flow) -> str:
-    """Our absolute return URL, with the flow's one-time value (made on first use)."""
-    if not flow.callback:
-        flow.callback = callback_state.new_value()
-    return public_url(url_for("login.callback", wlstate=flow.callback))
-
-
-def take_callback_flow(given: str | None) -> Flow | None:
-    """The flow that went to the provider with ``given``, spent; None (and nothing spent) otherwise."""
-    flow = Flow.from_stored(callback_state.take(given))
-    return flow if flow is not None and flow.stage == Stage.AWAY else None
 
 
 # --- helpers ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import math
 import time
 
 from flask import Flask, request, session
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 
 from wiki import WikiError
@@ -63,9 +64,19 @@ SESSION_USER_ENDPOINTS = frozenset({"credentials.change_post", "credentials.reau
 PER_IP_SCOPE = "login-per-address"
 NEW_SESSION_SCOPE = "new-session-per-address"
 PER_USER_SCOPE = "login-per-username"
-TITLE = "Too many login attempts"
-CREDENTIAL_WORDS = {"credentials.reset_post": "password reset requests",
-                    "credentials.change_post": "password changes"}
+TITLE = _l("Too many login attempts")
+# What a credential endpoint's limit counts -> (for this account, from your network): whole sentences.
+CREDENTIAL_WORDS = {
+    "credentials.reset_post": (
+        _l("There were too many password reset requests for this account in a short time. "
+           "Please try again in %(wait)s."),
+        _l("There were too many password reset requests from your network in a short time. "
+           "Please try again in %(wait)s.")),
+    "credentials.change_post": (
+        _l("There were too many password changes for this account in a short time. Please try again in %(wait)s."),
+        _l("There were too many password changes from your network in a short time. "
+           "Please try again in %(wait)s.")),
+}
 
 
 def client_key() -> str:
@@ -142,9 +153,8 @@ def _no_username() -> bool:
 
 def _wait_text(seconds: int) -> str:
     if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
+    return ngettext("%(num)d minute", "%(num)d minutes", math.ceil(seconds / 60))
 
 
 def init_app(app: Flask) -> None:
@@ -183,19 +193,21 @@ def init_app(app: Flask) -> None:
         scope = exc.limit.scope
         app.logger.warning("rate limit %s %s reached: client=%s user=%s", exc.limit.limit, scope,
                            client_key(), username_key() or "-")
+        wait = _wait_text(seconds)
         if scope == NEW_SESSION_SCOPE:
-            title = "Too many new visits"
-            message = (f"There were too many new visits from your network in a short time. "
-                       f"Please try again in {_wait_text(seconds)}.")
+            title = _("Too many new visits")
+            message = _("There were too many new visits from your network in a short time. "
+                        "Please try again in %(wait)s.", wait=wait)
         elif request.endpoint in CREDENTIAL_WORDS:
-            title = "Too many attempts"
-            message = (f"There were too many {CREDENTIAL_WORDS[request.endpoint]} "
-                       f"{'for this account' if scope == PER_USER_SCOPE else 'from your network'} in a "
-                       f"short time. Please try again in {_wait_text(seconds)}.")
+            title = _("Too many attempts")
+            per_user, per_network = CREDENTIAL_WORDS[request.endpoint]
+            message = str(per_user if scope == PER_USER_SCOPE else per_network) % {"wait": wait}
+        elif scope == PER_USER_SCOPE:
+            title = str(TITLE)
+            message = _("There were too many login attempts for this username in a short time, so logging in is "
+                        "paused for a while. Please try again in %(wait)s.", wait=wait)
         else:
-            title = TITLE
-            message = (f"There were too many login attempts "
-                       f"{'for this username' if scope == PER_USER_SCOPE else 'from your network'} in a "
-                       f"short time, so logging in is paused for a while. Please try again in "
-                       f"{_wait_text(seconds)}.")
+            title = str(TITLE)
+            message = _("There were too many login attempts from your network in a short time, so logging in is "
+                        "paused for a while. Please try again in %(wait)s.", wait=wait)
         return message_page(title, message, status=429, headers={"Retry-After": str(seconds)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -38,7 +39,7 @@ def _check_host():
     if host == _host_name(urlsplit(public).netloc) or host in LOOPBACK_HOSTS:
         return None
     current_app.logger.warning("refused a request for host %r (PUBLIC_URL is %s)", request.host[:100], public)
-    return message_page("Unknown address", "This address is not served here.", status=400)
+    return message_page(_("Unknown address"), _("This address is not served here."), status=400)
 
 
 def _relative_redirects(response):
@@ -83,14 +84,14 @@ def _security_headers(response):
 
 
 ERROR_TEXT = {
-    400: ("Bad request", "This request could not be understood. Please go back and try again."),
-    404: ("Page not found", "There is no page at this address."),
-    405: ("Not allowed", "This page cannot be used this way."),
-    413: ("Too much data", "What was sent is larger than any login needs. Please check it and try again."),
-    429: ("Too many requests", "There were too many requests in a short time. Please wait a few "
-                               "minutes and try again."),
-    500: ("Something went wrong", "The app hit an unexpected problem. Please try again; if it "
-                                  "keeps happening, tell the site's administrators."),
+    400: (_l("Bad request"), _l("This request could not be understood. Please go back and try again.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used this way.")),
+    413: (_l("Too much data"), _l("What was sent is larger than any login needs. Please check it and try again.")),
+    429: (_l("Too many requests"), _l("There were too many requests in a short time. Please wait a few "
+                                      "minutes and try again.")),
+    500: (_l("Something went wrong"), _l("The app hit an unexpected problem. Please try again; if it "
+                                         "keeps happening, tell the site's administrators.")),
 }
 
 
@@ -112,18 +113,18 @@ def init_app(app: Flask) -> None:
 
 def http_error_page(exc: HTTPException):
     """The app's page for an HTTP error (404, 405, 413...)."""
-    title, text = ERROR_TEXT.get(exc.code, (exc.name, exc.description or ""))
-    return message_page(title, text, status=exc.code or 500)
+    title, text = ERROR_TEXT.get(exc.code, (exc.name, exc.description or ""))  # others: Werkzeug's English
+    return message_page(str(title), str(text), status=exc.code or 500)
 
 
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         app.logger.warning("refused a POST without a valid CSRF token: %s", exc.description)
-        return message_page("This form has expired",
-                            "The form was open for too long, or was sent from another site, so nothing "
-                            "was done. Please go back, reload the page and try again.",
-                            status=400, retry_url=_page_to_retry(), retry_label="Reload the form")
+        return message_page(_("This form has expired"),
+                            _("The form was open for too long, or was sent from another site, so nothing "
+                              "was done. Please go back, reload the page and try again."),
+                            status=400, retry_url=_page_to_retry(), retry_label=_("Reload the form"))
 
     app.register_error_handler(HTTPException, http_error_page)
 
@@ -135,4 +136,4 @@ def _register_error_pages(app: Flask) -> None:
     def unexpected(exc):
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
         title, text = ERROR_TEXT[500]
-        return message_page(title, text, status=500)
+        return message_page(str(title), str(text), status=500)

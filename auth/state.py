@@ -13,15 +13,15 @@ from typing import Any, Callable
 
 from flask import current_app, session
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from flask_babel import gettext as _, lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from wiki import AUTH_ACTIONS, AuthAction, AuthInfo, AuthRequest, ReauthImpossible, SecurityStatus
 
 from . import wiki_session
-from .words import wiki_msg
+from .words import LazyWords, wiki_msg
 
-Words = str | LazyString  # words in the reader's language, worked out when shown
+Words = str | LazyString | LazyWords  # words in the reader's language, worked out when shown
 
 
 class Stage(StrEnum):
@@ -227,7 +227,7 @@ def expired_seed(username: str, *, returnto: str) -> Seed:
     """A form sent after its flow expired: nothing was sent; what was typed comes back, but secrets."""
     username = username[:255]
     return Seed(returnto=returnto, values={"username": username} if username else {},
-                message="This form had expired, so nothing was sent. Please check it and try again.",
+                message=escape(_("This form had expired, so nothing was sent. Please check it and try again.")),
                 message_kind="warning")
 
 
@@ -236,8 +236,8 @@ def linked_account_seed(flow: Flow) -> Seed:
     return Seed(returnto=flow.returnto, preserve_state=True, can_preserve_state=True, provider=flow.provider,
                 provider_request=flow.provider_request, message_kind="notice",
                 # The message is HTML: the provider's name is text, escaped into it.
-                message=Markup("Choose a name for your new wiki account. You will log in to it with {}.").format(
-                    flow.provider or "your identity provider"))
+                message=Markup(_("Choose a name for your new wiki account. You will log in to it with "
+                                 "%(provider)s.")) % {"provider": flow.provider or _("your identity provider")})
 
 
 def existing_account_seed(flow: Flow | None, username: str = "") -> Seed:
@@ -248,11 +248,12 @@ def existing_account_seed(flow: Flow | None, username: str = "") -> Seed:
     """
     preserve = bool(flow and flow.links_identity)
     if username:
-        message = (Markup("Log in again as <strong>{}</strong>; the identity you just used will then be linked "
-                          "to your account.") if preserve else Markup("Log in again as <strong>{}</strong>.")).format(
-            username)
+        message = Markup(_("Log in again as <strong>%(user)s</strong>; the identity you just used will then be "
+                           "linked to your account.") if preserve
+                         else _("Log in again as <strong>%(user)s</strong>.")) % {"user": username}
     else:
-        message = "Log in with your wiki account; it will be linked to the identity you just used." if preserve else ""
+        message = escape(_("Log in with your wiki account; it will be linked to the identity you just used.")
+                         ) if preserve else ""
     return Seed(returnto=flow.returnto if flow else "", provider_request=flow.provider_request if flow else None,
                 values={"username": username} if username else {}, preserve_state=preserve,
                 can_preserve_state=preserve, message_kind="notice", message=message)

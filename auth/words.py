@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import html
 import re
+from contextlib import contextmanager
+from typing import Iterator
 
-from flask import current_app
-from flask_babel import LazyString
+from flask import current_app, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from wiki import WikiError
 
-from .language import reader_language
+from .language import SOURCE_LOCALE, available_catalogs, reader_language
 
 PARAM = re.compile(r"\$(\d+)")
 
@@ -32,6 +36,9 @@ WIKI_WORDS = {
     "userlogin-joinproject": _l("Join the wiki"),
     "userlogin-resetpassword-link": _l("Forgot your password?"),
     "passwordreset": _l("Reset password"),
+    "mailmypassword": _l("Reset password"),  # Special:PasswordReset's button
+    "userlogin-yourname": _l("Username"),
+    "accountcreated": _l("Account created"),
     "changepassword": _l("Change password"),
     "changecredentials": _l("Change credentials"),
     "removecredentials": _l("Remove credentials"),
@@ -89,8 +96,56 @@ def _fill(text: str, params: list[str]) -> str:
     return PARAM.sub(lambda m: params[int(m[1]) - 1] if 0 < int(m[1]) <= len(params) else m[0], text)
 
 
-def wiki_msg(name: str, *params: object) -> LazyString:
-    """``msg_text`` worked out when used: for module-level tables of words."""
+class LazyWords:
+    """Words worked out when shown, as plain text.
+
+    Unlike Flask-Babel's LazyString it has no ``__html__``: Jinja, WTForms and
+    Markup escape it like any string, since the wiki's message is text (and its
+    character references were decoded by ``wiki_text``).
+    """
+
+    __slots__ = ("_name", "_params")
+
+    def __init__(self, name: str, *params: object):
+        self._name, self._params = name, params
+
+    def __str__(self) -> str:
+        return msg_text(self._name, *self._params)
+
+    def __repr__(self) -> str:
+        return f"LazyWords({self._name!r})"
+
+    def __mod__(self, values: object) -> str:
+        return str(self) % values
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+    def __len__(self) -> int:
+        return len(str(self))
+
+
+def wiki_msg(name: str, *params: object) -> LazyWords:
+    """The wiki's words for ``name``, worked out when used: for module-level tables of words."""
     if name not in WIKI_WORDS:
         raise KeyError(f"{name!r} is not in WIKI_WORDS")
-    return LazyString(msg_text, name, *params)
+    return LazyWords(name, *params)
+
+
+@contextmanager
+def app_words_only() -> Iterator[None]:
+    """The app's own words in the language asked for (``?uselang=``, else Accept-Language), the wiki unasked.
+
+    For answers that must reach no wiki, not even for its language list or its
+    messages (``/api``'s refusals): only the app's catalogs count, else English.
+    Only ``gettext``/``lazy_gettext`` words inside; ``msg`` would ask the wiki.
+    """
+    have = available_catalogs()
+    asked = request.args.get("uselang", "").strip().lower().replace("-", "_")
+    header = request.headers.get("Accept-Language", "")
+    best = parse_accept_header(header, LanguageAccept).best_match(have) if header else None
+    with force_locale(asked if asked in have else best or SOURCE_LOCALE):
+        yield

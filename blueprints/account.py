@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from itsdangerous import BadSignature, TimestampSigner
 from flask_wtf.csrf import validate_csrf
 from wtforms.validators import ValidationError
@@ -11,6 +12,7 @@ from wiki import UserInfo, WikiError, WikiResponseError
 from auth import wiki_session
 from auth.csrf import csrf
 from auth.pages import describe_wiki_error, message_page
+from auth.words import wiki_msg
 
 bp = Blueprint("account", __name__)
 
@@ -19,23 +21,23 @@ LOGGED_OUT_NOTICE_SECONDS = 120
 
 # Rights worth naming on the home page, in this order (the full list is one click away).
 NOTABLE_RIGHTS = {
-    "edit": "edit pages",
-    "createpage": "create pages",
-    "move": "move pages",
-    "upload": "upload files",
-    "delete": "delete pages",
-    "protect": "protect pages",
-    "block": "block users",
-    "editinterface": "edit the interface",
-    "userrights": "change user groups",
+    "edit": _l("edit pages"),
+    "createpage": _l("create pages"),
+    "move": _l("move pages"),
+    "upload": _l("upload files"),
+    "delete": _l("delete pages"),
+    "protect": _l("protect pages"),
+    "block": _l("block users"),
+    "editinterface": _l("edit the interface"),
+    "userrights": _l("change user groups"),
 }
 
 # The wiki's own pages for what has no API, shown when the wiki has them (siteinfo's special pages).
 WIKI_ACCOUNT_PAGES = {
-    "OATHManage": "Two-factor authentication",
-    "ChangeEmail": "Change email address",
-    "BotPasswords": "Bot passwords",
-    "Preferences": "Preferences",
+    "OATHManage": _l("Two-factor authentication"),
+    "ChangeEmail": _l("Change email address"),
+    "BotPasswords": wiki_msg("botpasswords"),
+    "Preferences": wiki_msg("mypreferences"),
 }
 
 
@@ -45,7 +47,7 @@ def wiki_account_links() -> list[tuple[str, str]]:
         site = wiki_session.wiki().siteinfo()
     except WikiError:
         return []
-    return [(label, site.page_url(f"Special:{name}")) for name, label in WIKI_ACCOUNT_PAGES.items()
+    return [(str(label), site.page_url(f"Special:{name}")) for name, label in WIKI_ACCOUNT_PAGES.items()
             if site.has_special_page(name)]
 
 
@@ -72,7 +74,7 @@ def home():
         "home.html",
         user=user,
         info=info,
-        notable_rights=[label for right, label in NOTABLE_RIGHTS.items() if info and right in info.rights],
+        notable_rights=[str(label) for right, label in NOTABLE_RIGHTS.items() if info and right in info.rights],
         problem=problem,
         session_ended=session_ended,
         account_links=wiki_account_links() if user else [],
@@ -115,10 +117,10 @@ def logout():
     problem = _log_out_on_wiki() if user else ""
     wiki_session.end_user_session()
     if problem:
-        return message_page("You are logged out here",
-                            "This app has forgotten your session, but the wiki could not be told: "
-                            f"{problem} Your wiki session will expire on its own.",
-                            retry_url=url_for("account.home"), retry_label="Home")
+        return message_page(_("You are logged out here"),
+                            _("This app has forgotten your session, but the wiki could not be told: "
+                              "%(problem)s Your wiki session will expire on its own.", problem=problem),
+                            retry_url=url_for("account.home"), retry_label=_("Home"))
     if not user:
         return redirect(url_for("account.home"), code=303)  # a half-finished login, if any, is gone
     return redirect(url_for("account.home", logged_out=_logged_out_mark()), code=303)
@@ -168,7 +170,7 @@ def _log_out_on_wiki() -> str:
     try:
         wiki_session.wiki_client(lang=False).logout()  # an already forgotten session is logged out too
     except WikiResponseError:
-        return "The wiki's answer had no token."
+        return _("The wiki's answer had no token.")
     except WikiError as exc:
         return describe_wiki_error(exc)
     return ""

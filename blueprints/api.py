@@ -27,6 +27,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_babel import LazyString, lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -37,9 +38,11 @@ from wiki import WikiError, origin_of
 from wiki.passthrough import RawAnswer, forward
 
 from auth import wiki_session
-from auth.responses import http_error_page
+from auth.pages import unavailable_words
+from auth.responses import ERROR_TEXT, http_error_page
 from auth.csrf import csrf
 from auth.urls import safe_returnto
+from auth.words import app_words_only
 
 log = logging.getLogger("wiki_login.api")
 bp = Blueprint("api", __name__)
@@ -102,13 +105,13 @@ def api():
     if SESSION_GONE in answer.error_codes:
         wiki_session.end_user_session()
         return _refuse(401, "sessionexpired",
-                       "Your session on the wiki has ended, so you are logged out here too. "
-                       "Log in again, then retry.", login_url=_login_url())
+                       _l("Your session on the wiki has ended, so you are logged out here too. "
+                          "Log in again, then retry."), login_url=_login_url())
     if not answer.is_json:
         # Never serve the wiki's HTML (an error page) from our origin.
         return _refuse(502, "badwikiresponse",
-                       f"The wiki answered with something that is not JSON (HTTP {answer.status}). "
-                       "Please try again in a moment.")
+                       _l("The wiki answered with something that is not JSON (HTTP %(status)s). "
+                          "Please try again in a moment.", status=answer.status))
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     if answer.retry_after:
         response.headers["Retry-After"] = answer.retry_after
@@ -117,7 +120,8 @@ def api():
 
 def method_not_allowed() -> Response:
     """405 badmethod, in JSON, for any method but GET and POST (the app's 405 handler calls it too)."""
-    response = _refuse(405, "badmethod", f"This API answers GET and POST only, not {request.method[:20]}.")
+    response = _refuse(405, "badmethod", _l("This API answers GET and POST only, not %(method)s.",
+                                            method=request.method[:20]))
     response.headers["Allow"] = ", ".join(ALLOWED_METHODS)
     return response
 
@@ -133,7 +137,8 @@ def any_method_not_allowed(exc: HTTPException):
 @bp.errorhandler(WikiError)
 def api_wiki_error(exc: WikiError):
     """The wiki could not be reached in time: 502, and what happened."""
-    return _refuse(502, "wikiunavailable", f"{exc} Please try again in a moment.")
+    return _refuse(502, "wikiunavailable", _l("%(problem)s Please try again in a moment.",
+                                              problem=LazyString(unavailable_words, exc)))
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -143,22 +148,24 @@ def api_too_large(exc: RequestEntityTooLarge):
     Werkzeug counts parts (max_form_parts) in multipart/form-data bodies only; a
     urlencoded body's parameters are counted in _params, which answers the same 413.
     """
-    return _refuse(413, "toolarge", f"This call is larger than this app forwards "
-                                    f"(at most {MAX_BODY // (1024 * 1024)} MiB and {MAX_PARAMS} parameters).")
+    return _refuse(413, "toolarge", _l("This call is larger than this app forwards "
+                                       "(at most %(mib)d MiB and %(params)d parameters).",
+                                       mib=MAX_BODY // (1024 * 1024), params=MAX_PARAMS))
 
 
 @bp.errorhandler(HTTPException)
 def api_http_error(exc: HTTPException):
     """Any other HTTP error inside /api, in the same JSON shape."""
-    return _refuse(exc.code or 500, "http", exc.description or exc.name)
+    known = ERROR_TEXT.get(exc.code or 500)  # the app's words for it; others are Werkzeug's English
+    return _refuse(exc.code or 500, "http", known[1] if known else exc.description or exc.name)
 
 
 @bp.errorhandler(Exception)
 def api_unexpected(exc: Exception):
     """A bug: logged with its traceback for us, a plain sentence for the caller."""
     log.exception("unexpected error in /api")
-    return _refuse(500, "internal", "This app hit an unexpected problem. Please try again; if it keeps "
-                                    "happening, tell the site's administrators.")
+    return _refuse(500, "internal", _l("This app hit an unexpected problem. Please try again; if it keeps "
+                                       "happening, tell the site's administrators."))
 
 
 # --- the guards -----------------------------------------------------------------------
@@ -169,7 +176,7 @@ def _cross_site() -> Response | None:
     origin = request.headers.get("Origin")
     if site not in (None, "same-origin", "none") or (origin is not None and origin not in _own_origins()):
         log.warning("api refused a cross-site call: Sec-Fetch-Site=%s Origin=%s", site, origin)
-        return _refuse(403, "crosssite", "This API answers this app's own pages only.")
+        return _refuse(403, "crosssite", _l("This API answers this app's own pages only."))
     return None
 
 
@@ -183,7 +190,7 @@ def _own_origins() -> set[str]:
 def _not_logged_in() -> Response | None:
     if wiki_session.current_user():
         return None
-    return _refuse(401, "notloggedin", "You are not logged in. Log in, then retry.", login_url=_login_url())
+    return _refuse(401, "notloggedin", _l("You are not logged in. Log in, then retry."), login_url=_login_url())
 
 
 def _bad_csrf() -> Response | None:
@@ -196,41 +203,44 @@ def _bad_csrf() -> Response | None:
         validate_csrf(request.headers.get(CSRF_HEADER))
     except ValidationError as exc:
         log.warning("api refused a POST without a valid CSRF token: %s", exc)
-        return _refuse(400, "badcsrf", f"This call lacks the page's CSRF token (send it in the "
-                                       f"{CSRF_HEADER} header). Reload the page and try again.")
+        return _refuse(400, "badcsrf", _l("This call lacks the page's CSRF token (send it in the "
+                                          "%(header)s header). Reload the page and try again.", header=CSRF_HEADER))
     return None
 
 
 def _params() -> list[tuple[str, str]] | Response:
     """What to send the wiki: the caller's parameters, checked, with format=json and assert=user."""
     if len(request.query_string) > MAX_QUERY_STRING:
-        return _refuse(413, "toolarge", "This call's address is too long; send the parameters in a POST body.")
+        return _refuse(413, "toolarge", _l("This call's address is too long; send the parameters in a POST body."))
     source = MultiDict(request.args)
     if request.method == "POST":
         if request.files:
-            return _refuse(400, "nouploads", "File uploads cannot be sent through this app. "
-                                             "Upload files on the wiki itself.")
+            return _refuse(400, "nouploads", _l("File uploads cannot be sent through this app. "
+                                                "Upload files on the wiki itself."))
         source.update(request.form)  # POST bodies may carry everything, as with api.php
     items = list(source.items(multi=True))
     if len(items) > MAX_PARAMS or any(len(name) > MAX_NAME_LENGTH for name, _ in items):
-        return _refuse(413, "toolarge", f"This call has more parameters than this app forwards (at most {MAX_PARAMS}).")
+        return _refuse(413, "toolarge", _l("This call has more parameters than this app forwards (at most "
+                                           "%(params)d).", params=MAX_PARAMS))
     odd = next((name for name, _ in items if not PARAM_NAME.fullmatch(name)), None)
     if odd is not None:
-        return _refuse(400, "badparams", f"The parameter name {json.dumps(odd)} is not accepted here: "
-                                         "parameter names are letters, digits, \"_\" and \"-\" only.")
+        return _refuse(400, "badparams", _l("The parameter name %(name)s is not accepted here: "
+                                            "parameter names are letters, digits, \"_\" and \"-\" only.",
+                                            name=json.dumps(odd)))
     names = {name for name, _ in items}
     refused = sorted(names & REFUSED_PARAMS)
     if refused:
-        return _refuse(400, "badparams", f"The parameter {refused[0]}= is not available here: "
-                                         "this API answers this app's own pages, as the logged-in user.")
+        return _refuse(400, "badparams", _l("The parameter %(name)s= is not available here: "
+                                            "this API answers this app's own pages, as the logged-in user.",
+                                            name=refused[0]))
     formats = {value for name, value in items if name == "format"}
     if formats - {"json"}:
-        return _refuse(400, "badformat", "This API answers in JSON only (format=json).")
+        return _refuse(400, "badformat", _l("This API answers in JSON only (format=json)."))
     actions = {value.strip().lower() for name, value in items if name == "action"}
     module = next(iter(sorted(actions & AUTH_MODULES)), None)
     if module:
-        return _refuse(403, "authmodule", f"action={module} is not available here: this app handles "
-                                          "logging in and out itself, on its own pages.")
+        return _refuse(403, "authmodule", _l("action=%(module)s is not available here: this app handles "
+                                             "logging in and out itself, on its own pages.", module=module))
     # Ours win: JSON, and a call that fails rather than runs as an anonymous visitor.
     kept = [(name, value) for name, value in items if name not in ("format", "assert")]
     return kept + [("format", "json"), ("assert", "user")]
@@ -261,7 +271,10 @@ def _log_call(params: list[tuple[str, str]], answer: RawAnswer, seconds: float) 
             answer.status, ",".join(sorted(answer.error_codes)) or "-", seconds * 1000)
 
 
-def _refuse(status: int, code: str, info: str, **extra: str) -> Response:
+def _refuse(status: int, code: str, info: str | LazyString, **extra: str) -> Response:
+    # The words are worked out here, from the app's catalogs alone: a refusal asks the wiki nothing.
+    with app_words_only():
+        info = str(info)
     response = jsonify({"error": {"code": code, "info": info, **extra}})
     response.status_code = status
     response.headers["MediaWiki-API-Error"] = code  # as the wiki marks its own errors

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from auth import credentials, flow as login_flow, wiki_session
@@ -9,15 +10,16 @@ from auth.pages import message_page, wiki_error_page
 from auth.state import Flow, Seed, stays_on_screen
 from blueprints import login as login_routes
 from auth.urls import safe_returnto
+from auth.words import msg_text
 from wiki import AuthRequest, WikiError
 
 bp = Blueprint("credentials", __name__)
 
 
 def _no_resets():
-    return message_page("Password reset is not available",
-                        "This wiki does not reset passwords by email. Please ask the wiki's administrators.",
-                        status=404, retry_url=url_for("login.login"), retry_label="Log in")
+    return message_page(_("Password reset is not available"),
+                        _("This wiki does not reset passwords by email. Please ask the wiki's administrators."),
+                        status=404, retry_url=url_for("login.login"), retry_label=msg_text("login"))
 
 
 @bp.get("/password/reset")
@@ -68,14 +70,14 @@ def _change_page(post: bool):
     requests = credentials.changeable(info)
     if not requests:
         site = wiki_session.wiki().siteinfo()
-        return message_page("Nothing to change here",
-                            "The wiki offers no password or other credential this account can change here.",
-                            retry_url=site.page_url("Special:ChangeCredentials"), retry_label="Look on the wiki")
+        return message_page(_("Nothing to change here"),
+                            _("The wiki offers no password or other credential this account can change here."),
+                            retry_url=site.page_url("Special:ChangeCredentials"), retry_label=_("Look on the wiki"))
     req = _chosen(requests)
     if req is None:
         if request.args.get("request"):
-            return message_page("No such credential", "The wiki does not offer this change (any more).",
-                                status=404, retry_url=url_for("credentials.change"), retry_label="Choose again")
+            return message_page(_("No such credential"), _("The wiki does not offer this change (any more)."),
+                                status=404, retry_url=url_for("credentials.change"), retry_label=_("Choose again"))
         return credentials.render_choice(requests)
     if not post:
         return credentials.render_change(req)
@@ -108,7 +110,7 @@ def reauth():
         return login_flow.render_flow(flow)
     return login_routes.start_or_error("reauth", Seed(
         returnto=returnto, values={"username": user}, message_kind="notice",
-        message=Markup("To confirm it is you, log in again as <strong>{}</strong>.").format(user)))
+        message=Markup(_("To confirm it is you, log in again as <strong>%(user)s</strong>.")) % {"user": user}))
 
 
 @bp.post("/account/reauth")

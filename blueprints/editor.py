@@ -8,6 +8,7 @@ through the same-origin ``/api`` only.
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from wiki import NotLoggedIn
@@ -44,8 +45,8 @@ def edit(title: str):
         wiki_session.end_user_session()
         return _to_login()
     except CannotEdit as exc:
-        return message_page("This page cannot be edited here", str(exc), status=404,
-                            retry_url=url_for("account.home"), retry_label="Choose another page")
+        return message_page(_("This page cannot be edited here"), str(exc), status=404,
+                            retry_url=url_for("account.home"), retry_label=_("Choose another page"))
     canonical = _url_title(source.title)
     if canonical != title:
         return redirect(url_for("editor.edit", title=canonical), code=302)

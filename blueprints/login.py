@@ -7,6 +7,7 @@ import urllib3
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
+from flask_babel import gettext as _
 
 from auth import flow as login_flow, wiki_session
 from auth.callback import provider_params
@@ -16,6 +17,7 @@ from auth.state import (ACTIONS, ActionUnavailable, Flow, Seed, existing_account
 from auth.pages import message_page, wiki_error_page
 from auth.urls import safe_returnto
 from auth.wiki_html import image_signature_ok
+from auth.words import msg_text
 from wiki import SiteInfo, WikiError
 
 bp = Blueprint("login", __name__)
@@ -67,17 +69,17 @@ def action_unavailable(exc: ActionUnavailable):
         site: SiteInfo | None = wiki_session.wiki().siteinfo()
     except WikiError:
         site = None
-    name = site.name if site else "This wiki"
+    name = site.name if site else _("This wiki")
     if exc.action in ("login", "reauth"):
-        title = "Logging in is not possible right now"
-        message = (f"{name} does not accept logins through this app at the moment. Try logging in on "
-                   "the wiki itself; if that does not work either, please tell the site's administrators.")
-        retry = dict(retry_url=site.page_url("Special:UserLogin"), retry_label="Log in on the wiki") if site else {}
+        title = _("Logging in is not possible right now")
+        message = _("%(wiki)s does not accept logins through this app at the moment. Try logging in on the wiki "
+                    "itself; if that does not work either, please tell the site's administrators.", wiki=name)
+        retry = dict(retry_url=site.page_url("Special:UserLogin"), retry_label=_("Log in on the wiki")) if site else {}
     else:
-        title = "Accounts cannot be created here"
-        message = (f"{name} does not offer account creation. If you already have "
-                   "an account, log in; if you need one, please ask the wiki's administrators.")
-        retry = dict(retry_url=url_for("login.login"), retry_label="Log in")
+        title = _("Accounts cannot be created here")
+        message = _("%(wiki)s does not offer account creation. If you already have an account, log in; if you "
+                    "need one, please ask the wiki's administrators.", wiki=name)
+        retry = dict(retry_url=url_for("login.login"), retry_label=msg_text("login"))
     return message_page(title, message, status=403, **retry)
 
 
@@ -146,10 +148,10 @@ def callback():
     flow = login_flow.take_callback_flow(given)
     if flow is None:
         current_app.logger.warning("refused a login callback without a valid one-time value")
-        return message_page("This login link is not valid any more",
-                            "It was already used, has expired, or was started in another browser. "
-                            "Nothing was sent to the wiki. Please start again.",
-                            status=400, retry_url=url_for("login.login"), retry_label="Start again")
+        return message_page(_("This login link is not valid any more"),
+                            _("It was already used, has expired, or was started in another browser. "
+                              "Nothing was sent to the wiki. Please start again."),
+                            status=400, retry_url=url_for("login.login"), retry_label=_("Start again"))
     fields = provider_params(items, flow.api)
     if fields is None:
         Flow.clear(flow.callback)

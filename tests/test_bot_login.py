@@ -310,7 +310,7 @@ MOCKED_MESSAGES = {
     "throttled-1.39": ("throttled", {"login": {"result": "Failed", "reason": {
         "code": "login-throttled", "text": "You have made too many recent login attempts. Please wait 5 minutes."}}},
         "There were too many failed logins for this account"),
-    "throttled-old": ("throttled", {"login": {"result": "Throttled", "wait": 120}}, "Please wait about 2 minute(s)"),
+    "throttled-old": ("throttled", {"login": {"result": "Throttled", "wait": 120}}, "Please wait about 2 minutes"),
     "wrongtoken": ("token", {"login": {"result": "WrongToken"}}, "refused its own login token twice"),
     "needtoken": ("token", {"login": {"result": "NeedToken", "token": "t"}}, "refused its own login token twice"),
     "sessionlost": ("sessionlost", {"login": {"result": "Failed", "reason": {
