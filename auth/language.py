@@ -126,11 +126,12 @@ def catalog_locale(language: Language, fallbacks: tuple[str, ...] = ()) -> str:
 def _locale_selector() -> str:
     """Flask-Babel's locale: the catalog's (a fallback's, when the language has none) else the language's own."""
     language = reader_language()
-    try:
-        fallbacks = current_app.extensions["wiki"].words(language.code).fallbacks
-    except Exception:  # noqa: BLE001 - without fallbacks: the language's own catalog, or English
-        fallbacks = ()
-    catalog = catalog_locale(language, fallbacks)
+    catalog = catalog_locale(language)
+    if catalog == SOURCE_LOCALE and not language.tag.startswith(SOURCE_LOCALE) and not g.get("wl_app_words_only"):
+        try:  # no catalog of its own: the nearest in MediaWiki's fallback chain (gsw -> de)
+            catalog = catalog_locale(language, current_app.extensions["wiki"].words(language.code).fallbacks)
+        except Exception:  # noqa: BLE001 - without fallbacks: English
+            pass
     own = babel_locale(language.tag)
     if own is not None and catalog in (str(own), own.language):
         return language.locale  # its own catalog (de_CH reads de's): formats for de_CH

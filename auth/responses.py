@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from wiki import WikiError
 
 from .pages import message_page, wiki_error_page
+from .words import app_words_only
 
 
 # Hosts a request may name besides PUBLIC_URL's: local probes (Docker's
@@ -39,7 +40,8 @@ def _check_host():
     if host == _host_name(urlsplit(public).netloc) or host in LOOPBACK_HOSTS:
         return None
     current_app.logger.warning("refused a request for host %r (PUBLIC_URL is %s)", request.host[:100], public)
-    return message_page(_("Unknown address"), _("This address is not served here."), status=400)
+    with app_words_only():  # a request for someone else's host costs the wiki nothing
+        return message_page(_("Unknown address"), _("This address is not served here."), status=400)
 
 
 def _relative_redirects(response):
@@ -90,6 +92,10 @@ ERROR_TEXT = {
     413: (_l("Too much data"), _l("What was sent is larger than any login needs. Please check it and try again.")),
     429: (_l("Too many requests"), _l("There were too many requests in a short time. Please wait a few "
                                       "minutes and try again.")),
+    401: (_l("Not logged in"), _l("This page needs you to be logged in. Please log in and try again.")),
+    403: (_l("Not allowed"), _l("You may not open this page.")),
+    502: (_l("The wiki is not answering"), _l("The wiki could not be asked just now. Please try again in a moment.")),
+    503: (_l("Not available just now"), _l("This is not available just now. Please try again in a moment.")),
     500: (_l("Something went wrong"), _l("The app hit an unexpected problem. Please try again; if it "
                                          "keeps happening, tell the site's administrators.")),
 }
@@ -113,7 +119,8 @@ def init_app(app: Flask) -> None:
 
 def http_error_page(exc: HTTPException):
     """The app's page for an HTTP error (404, 405, 413...)."""
-    title, text = ERROR_TEXT.get(exc.code, (exc.name, exc.description or ""))  # others: Werkzeug's English
+    # Codes without words of their own: the nearest kind's (4xx: a bad request; 5xx: our problem).
+    title, text = ERROR_TEXT.get(exc.code) or ERROR_TEXT[500 if (exc.code or 500) >= 500 else 400]
     return message_page(str(title), str(text), status=exc.code or 500)
 
 

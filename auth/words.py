@@ -13,7 +13,7 @@ import re
 from contextlib import contextmanager
 from typing import Iterator
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -24,6 +24,7 @@ from wiki import WikiError
 
 from .language import SOURCE_LOCALE, available_catalogs, reader_language
 
+APP_WORDS_ONLY = "wl_app_words_only"  # in g: this answer asks the wiki nothing, not even its messages
 PARAM = re.compile(r"\$(\d+)")
 
 # message name -> the app's words for it when the wiki has none
@@ -71,6 +72,8 @@ WIKI_WORDS = {
 
 def wiki_text(name: str) -> str | None:
     """The wiki's message ``name`` in the reader's language, as plain text; None without one."""
+    if g.get(APP_WORDS_ONLY):
+        return None
     try:
         words = current_app.extensions["wiki"].words(reader_language().code)
     except WikiError:
@@ -147,5 +150,10 @@ def app_words_only() -> Iterator[None]:
     asked = request.args.get("uselang", "").strip().lower().replace("-", "_")
     header = request.headers.get("Accept-Language", "")
     best = parse_accept_header(header, LanguageAccept).best_match(have) if header else None
-    with force_locale(asked if asked in have else best or SOURCE_LOCALE):
-        yield
+    before = g.get(APP_WORDS_ONLY, False)
+    g.wl_app_words_only = True
+    try:
+        with force_locale(asked if asked in have else best or SOURCE_LOCALE):
+            yield
+    finally:
+        g.wl_app_words_only = before
