@@ -1,4 +1,4 @@
-"""Which WSGI server serves users best: gunicorn gthread (deployed; and with 32 threads), gunicorn
+"""Which WSGI server serves users best: gunicorn gthread (32 threads as deployed; 8), gunicorn
 gevent, granian WSGI.
 
 Each of ``serving.KINDS`` serves the app and the bare forwarder
@@ -43,6 +43,7 @@ from .harness import (
 from .serving import KINDS, SLOW_PARAM, SLOW_SECONDS, Served, SlowWiki
 
 NAME = "servers"
+BASE = KINDS[0]  # as deployed
 WARMUP = 5
 ROUNDS, SECONDS = 100, 25.0
 PARALLEL_LOGINS = 20
@@ -139,15 +140,15 @@ def _latency_rows(wiki: WikiServer, apps: dict[str, Served], forwarders: dict[st
     n = len(times["wiki"])
     rows = []
     for what in ("forwarder", "app"):
-        base = f"gthread {what}"
+        base = f"{BASE} {what}"
         for kind in KINDS:
             name = f"{kind} {what}"
-            against = "the wiki directly" if kind == "gthread" else "gthread"
+            against = "the wiki directly" if kind == BASE else BASE
             rows.append(compare(NAME, f"{kind}: {what}, /api page load, median per call (n={n}) vs {against}",
-                                median(times[name]), median(times["wiki" if kind == "gthread" else base])))
+                                median(times[name]), median(times["wiki" if kind == BASE else base])))
         for kind in KINDS:
             name = f"{kind} {what}"
-            rows.append(compare(NAME, f"{kind}: {what}, server CPU per call vs gthread",
+            rows.append(compare(NAME, f"{kind}: {what}, server CPU per call vs {BASE}",
                                 used[name] / n, used[base] / n, fmt=lambda s: f"{s * 1000:.2f} ms"))
     return rows
 
@@ -160,18 +161,18 @@ def _login_rows(wiki: WikiServer, apps: dict[str, Served]) -> list[Row]:
         phases[kind].run(partial(_login, apps[kind].url), USERS[:half])
     for kind in reversed(KINDS):
         phases[kind].run(partial(_login, apps[kind].url), USERS[half:])
-    gthread = phases["gthread"]
+    base = phases[BASE]
     rows = []
     for kind, phase in phases.items():
         own = sum(logged_in_as(b.get(apps[kind].url + "/", timeout=APP_TIMEOUT).text, name)
                   for name, b in phase.sessions.items())
         rows += [
-            compare(NAME, f"{kind}: {len(phase.times)} logins, {PARALLEL_LOGINS} at a time: throughput vs gthread",
-                    phase.throughput, gthread.throughput, fmt=lambda v: f"{v:.1f} logins/s"),
-            compare(NAME, f"{kind}: p95 per login, {PARALLEL_LOGINS} at a time vs gthread", p95(phase.times),
-                    p95(gthread.times)),
-            compare(NAME, f"{kind}: server CPU per login (app alone) vs gthread", phase.cpu_per_login("app"),
-                    gthread.cpu_per_login("app"), fmt=lambda v: f"{v:.1f} ms"),
+            compare(NAME, f"{kind}: {len(phase.times)} logins, {PARALLEL_LOGINS} at a time: throughput vs {BASE}",
+                    phase.throughput, base.throughput, fmt=lambda v: f"{v:.1f} logins/s"),
+            compare(NAME, f"{kind}: p95 per login, {PARALLEL_LOGINS} at a time vs {BASE}", p95(phase.times),
+                    p95(base.times)),
+            compare(NAME, f"{kind}: server CPU per login (app alone) vs {BASE}", phase.cpu_per_login("app"),
+                    base.cpu_per_login("app"), fmt=lambda v: f"{v:.1f} ms"),
             check(NAME, f"{kind}: login errors; sessions that are their own user", len(phase.errors),
                   f"{own}/{len(phase.sessions)}", goal="0; all",
                   ok=not phase.errors and own == len(phase.sessions)),

@@ -3,8 +3,8 @@
 ``Served(kind, module, env, workdir)`` runs ``module:app`` (the app, or
 ``bench.floor_proxy``) on 127.0.0.1 under one of ``KINDS``:
 
-- ``gthread``: ``gunicorn -c gunicorn.conf.py`` exactly as deployed (1 process, 8 threads);
-- ``gthread-32``: the same with ``GUNICORN_THREADS=32``;
+- ``gthread-32``: ``gunicorn -c gunicorn.conf.py`` as deployed (1 process, 32 threads);
+- ``gthread-8``: the same with ``GUNICORN_THREADS=8`` (gunicorn.conf.py's default until #18);
 - ``gevent``: the same, with ``-k gevent`` (gunicorn's gevent worker, 1000 connections);
 - ``granian``: ``granian --interface wsgi`` (1 process, its default blocking threads),
   with its access log on, as a deployment would have it.
@@ -36,7 +36,8 @@ from devwiki.wikiserver import free_port
 
 from .harness import ROOT, _process_table
 
-KINDS = ("gthread", "gthread-32", "gevent", "granian")
+# The first is what gunicorn.conf.py deploys; the others are measured against it.
+KINDS = ("gthread-32", "gthread-8", "gevent", "granian")
 SLOW_SECONDS = 2.0
 SLOW_PARAM = "benchslow"
 
@@ -51,9 +52,9 @@ def command(kind: str, module: str, port: int) -> tuple[list[str], dict[str, str
     env = {"GUNICORN_BIND": f"127.0.0.1:{port}"}
     if kind == "gevent":
         gunicorn += ["-k", "gevent"]
-    elif kind == "gthread-32":
-        env["GUNICORN_THREADS"] = "32"
-    elif kind != "gthread":
+    elif kind.startswith("gthread-") and kind[8:].isdigit():
+        env["GUNICORN_THREADS"] = kind[8:]
+    else:
         raise ValueError(f"no server kind {kind!r}; there are {', '.join(KINDS)}")
     return [*gunicorn, target], env
 
