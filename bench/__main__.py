@@ -1,7 +1,7 @@
 """``python -m bench [NAME ...]`` (``make bench``): run the benchmarks, print one table.
 
 Without names every benchmark runs: login, concurrency, proxy, store, servers (about
-eight minutes on 2 cores, servers alone five; the first run also builds the benchmark wiki, about 40 s,
+ten minutes on 2 cores, servers alone seven; the first run also builds the benchmark wiki, about 40 s,
 kept in /tmp/wiki-login-bench for the next runs).  Progress goes to stderr; the
 machine and the table (Markdown) to stdout.  A goal not met is a "NO" in the
 table, not an exit status: the status is 0 unless a benchmark could not run.
