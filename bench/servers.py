@@ -158,9 +158,9 @@ def _login_rows(wiki: WikiServer, apps: dict[str, Served]) -> list[Row]:
     phases = {kind: Phase(CpuMeter(app=served.pid, wiki=wiki_pid(wiki))) for kind, served in apps.items()}
     half = len(USERS) // 2
     for kind in KINDS:
-        phases[kind].run(partial(_login, apps[kind].url), USERS[:half])
+        phases[kind].run(partial(app_login, apps[kind].url), USERS[:half])
     for kind in reversed(KINDS):
-        phases[kind].run(partial(_login, apps[kind].url), USERS[half:])
+        phases[kind].run(partial(app_login, apps[kind].url), USERS[half:])
     base = phases[BASE]
     rows = []
     for kind, phase in phases.items():
@@ -182,10 +182,6 @@ def _login_rows(wiki: WikiServer, apps: dict[str, Served]) -> list[Row]:
     return rows
 
 
-def _login(base: str, user) -> requests.Session:
-    return app_login(base, user)
-
-
 def _slow_rows(apps: dict[str, Served], forwarders: dict[str, Served]) -> list[Row]:
     """Many 2-second calls at once through each server, and another user's request meanwhile."""
     rows = []
@@ -197,7 +193,7 @@ def _slow_rows(apps: dict[str, Served], forwarders: dict[str, Served]) -> list[R
         fwd = forwarders[kind].url + "/"
         fwd_slow = partial(requests.get, fwd, params={**FAST, SLOW_PARAM: "1"}, timeout=APP_TIMEOUT,
                            headers={"Connection": "close"})
-        fwd_other = partial(lambda: requests.get(fwd, params=FAST, timeout=APP_TIMEOUT).raise_for_status())
+        fwd_other = partial(lambda url: requests.get(url, params=FAST, timeout=APP_TIMEOUT).raise_for_status(), fwd)
         for what, slow, other in (("forwarder", fwd_slow, fwd_other), ("app", app_slow, app_other)):
             for n in SLOW_AT_ONCE:
                 rows.append(_slow_row(kind, what, n, slow, other))
