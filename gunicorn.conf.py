@@ -8,8 +8,9 @@ GUNICORN_BIND      listen here instead, e.g. "127.0.0.1:8000" or "unix:/run/wiki
 GUNICORN_WORKERS   processes (default 2 with REDIS_URL, else 1: without Redis the login
                    rate-limit counters live in each process, so more processes would
                    multiply the limits)
-GUNICORN_THREADS   threads per process (default 8): a thread waiting for the wiki blocks
-                   only itself
+GUNICORN_THREADS   threads per process (default 32): a thread waiting for the wiki blocks
+                   only itself; a slow wiki holds up other users only once 32 requests
+                   wait for it (README, "Performance": bench/servers.py)
 LOG_LEVEL          also gunicorn's log level (default info)
 
 Proxy headers (X-Forwarded-*) are honoured in one place only: the app's
@@ -38,7 +39,7 @@ def _bind() -> list[str]:
 bind = _bind()
 workers = _positive_int("GUNICORN_WORKERS", 2 if os.environ.get("REDIS_URL", "").strip() else 1)
 worker_class = "gthread"
-threads = _positive_int("GUNICORN_THREADS", 8)
+threads = _positive_int("GUNICORN_THREADS", 32)
 # A login step may wait WIKI_TIMEOUT for the wiki more than once; let it finish on shutdown.
 graceful_timeout = 40
 forwarded_allow_ips = ""

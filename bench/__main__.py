@@ -1,7 +1,7 @@
 """``python -m bench [NAME ...]`` (``make bench``): run the benchmarks, print one table.
 
-Without names every benchmark runs: login, concurrency, proxy, store, languages (about two
-minutes on 2 cores; the first run also builds the benchmark wiki, about 40 s,
+Without names every benchmark runs: login, concurrency, proxy, store, languages, servers (about
+ten minutes on 2 cores, servers alone seven; the first run also builds the benchmark wiki, about 40 s,
 kept in /tmp/wiki-login-bench for the next runs).  Progress goes to stderr; the
 machine and the table (Markdown) to stdout.  A goal not met is a "NO" in the
 table, not an exit status: the status is 0 unless a benchmark could not run.
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import requests
 
-from . import concurrency, languages, login, proxy, store
+from . import concurrency, languages, login, proxy, servers, store
 from .harness import PHP_WORKERS, AppServer, Row, bench_wiki, print_table
 
-BENCHMARKS = {m.NAME: m for m in (login, concurrency, proxy, store, languages)}
+BENCHMARKS = {m.NAME: m for m in (login, concurrency, proxy, store, languages, servers)}
 
 
 def machine(wiki_api_url: str) -> list[str]:

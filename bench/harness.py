@@ -218,13 +218,21 @@ class AppServer:
         self.stop()
 
 
+@dataclass(frozen=True)
+class Side:
+    """A server started beside the app: its base URL, and its master's pid (for ``CpuMeter``)."""
+
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def side_server(app: AppServer, module: str, ready_path: str, **env: str) -> Iterator[str]:
+def side_server(app: AppServer, module: str, ready_path: str, **env: str) -> Iterator[Side]:
     """Another WSGI app (``module:app``) under the same gunicorn, settings and environment as ``app``.
 
     For comparisons: what a bare server, or another client, costs beside the
     app in the same run.  Its output goes to ``app.workdir/<module>.log``;
-    yields its base URL once ``ready_path`` answers.
+    yields it once ``ready_path`` answers.
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -244,7 +252,7 @@ def side_server(app: AppServer, module: str, ready_path: str, **env: str) -> Ite
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{module} did not start; see {log_path}")
             time.sleep(0.1)
-        yield url
+        yield Side(url, proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

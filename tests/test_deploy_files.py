@@ -141,7 +141,7 @@ def test_gunicorn_variables_are_documented_in_its_docstring():
 def test_gunicorn_defaults_threads_and_bind(monkeypatch):
     settings = gunicorn_settings(monkeypatch)
     assert settings["bind"] == ["0.0.0.0:8000"]
-    assert settings["worker_class"] == "gthread" and settings["threads"] == 8
+    assert settings["worker_class"] == "gthread" and settings["threads"] == 32
     # In-memory rate-limit counters are per process: one process unless Redis is shared.
     assert settings["workers"] == 1
     assert gunicorn_settings(monkeypatch, REDIS_URL="redis://r:6379/0")["workers"] == 2
