@@ -203,13 +203,7 @@ class AppServer:
 
     def stop(self) -> None:
         """Stop gunicorn (its master and the workers it started)."""
-        if self._proc.poll() is None:
-            os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
+        stop_group(self._proc, 15)
 
     def __enter__(self) -> "AppServer":
         return self
@@ -227,6 +221,17 @@ class Side:
 
 
 @contextlib.contextmanager
+def stop_group(proc: subprocess.Popen, grace: float) -> None:
+    """Stop a server started in its own process group: SIGTERM to all of it, SIGKILL after ``grace`` seconds."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def side_server(app: AppServer, module: str, ready_path: str, **env: str) -> Iterator[Side]:
     """Another WSGI app (``module:app``) under the same gunicorn, settings and environment as ``app``.
 

@@ -34,7 +34,7 @@ import urllib3
 
 from devwiki.wikiserver import free_port
 
-from .harness import ROOT, _process_table
+from .harness import ROOT, _process_table, stop_group
 
 # The first is what gunicorn.conf.py deploys; the others are measured against it.
 KINDS = ("gthread-32", "gthread-8", "gevent", "granian")
@@ -103,13 +103,7 @@ class Served:
         os.kill(self.pid, signal.SIGHUP)
 
     def stop(self) -> None:
-        if self._proc.poll() is None:
-            os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
+        stop_group(self._proc, 20)
 
     def __enter__(self) -> "Served":
         return self
