@@ -16,7 +16,7 @@ from .harness import AppServer, Row, check, compare, in_process_app, interleave,
 
 NAME = "languages"
 LANGUAGES = ("de", "fr", "ar", "ja", "pt-br", "uk")
-ROUNDS, SECONDS = 60, 10.0
+ROUNDS, SECONDS = 300, 30.0
 
 
 def run(wiki: WikiServer, app: AppServer, workdir: Path) -> list[Row]:
