@@ -16,7 +16,7 @@ from auth import language, rate_limits, responses, wiki_session
 from auth.config import ENV_VARS, ConfigError, config_from_env, session_config
 from auth.csrf import csrf
 from auth.session_store import session_interface
-from auth.words import WIKI_WORDS, msg, msg_text
+from auth.words import WIKI_WORDS, group_name, msg, msg_text
 from auth.wiki_html import image_url, plain_text, sanitize
 from blueprints import account, api, bot_login, credentials, editor, linking, login, ops
 from wiki import Wiki, WikiError
@@ -72,7 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["wiki_html"] = sanitize
     app.jinja_env.filters["wiki_text"] = plain_text
     app.jinja_env.filters["wiki_image"] = image_url
-    app.jinja_env.globals.update(msg=msg, msg_text=msg_text)
+    app.jinja_env.globals.update(msg=msg, msg_text=msg_text, group_name=group_name)
     return app
 
 

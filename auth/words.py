@@ -83,6 +83,18 @@ def wiki_text(name: str) -> str | None:
     return html.unescape(text).strip() if text and text.strip() else None
 
 
+def group_name(group: str) -> str:
+    """A user group as the wiki names its members in the reader's language ("sysop": "Administrator")."""
+    if g.get(APP_WORDS_ONLY):
+        return group
+    try:
+        words = current_app.extensions["wiki"].group_words(reader_language().code)
+    except WikiError:
+        return group
+    text = words.messages.get(f"group-{group}-member", "").strip()
+    return html.unescape(text) if text else group
+
+
 def msg(name: str, *params: object) -> Markup:
     """The wiki's words for ``name`` (else the app's), with ``$1``, ``$2`` ... filled in, as safe HTML."""
     return Markup(_fill(str(escape(wiki_text(name) or str(WIKI_WORDS[name]))),

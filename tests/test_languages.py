@@ -283,3 +283,12 @@ def test_error_and_rate_limit_pages_in_the_readers_language(make_app, wiki, fres
     html = answer.get_data(as_text=True)
     assert answer.status_code == 429 and '<html lang="de"' in html
     assert german["Too many login attempts"].string in html
+
+
+def test_groups_are_named_as_the_wiki_names_them_in_the_readers_language(make_app, wiki):
+    client = make_app(wiki).test_client()
+    assert AuthActions(client).login("Alice").status_code == 303
+    home = client.get("/", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert 'title="user">Benutzer<' in home  # MediaWiki's group-user-member
+    home = client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert 'title="user">utilisateur<' in home

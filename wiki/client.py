@@ -22,7 +22,8 @@ import urllib3
 from requests.cookies import RequestsCookieJar, create_cookie
 
 from .auth_messages import AuthMessages
-from .messages import LanguageWords, SharedStore, WikiMessages, query_params, words_from_answer
+from .messages import (LanguageWords, SharedStore, WikiMessages, group_query_params, query_params,
+                       words_from_answer)
 from .authmanager import AUTH_ACTIONS, AuthAction, AuthManagerCalls, UserInfo
 from .credentials import CredentialCalls, ResetRoutes
 from .errors import (
@@ -137,6 +138,8 @@ class Wiki:
         self.message_names = tuple(sorted(set(message_names)))
         self.messages = WikiMessages(self._fetch_words, ttl=messages_ttl, shared=shared_store,
                                      namespace=f"{api_url} {' '.join(self.message_names)}")
+        self.group_names = WikiMessages(lambda lang: words_from_answer(lang, self.client().get(
+            **group_query_params(lang))), ttl=messages_ttl, shared=shared_store, namespace=f"{api_url} groups")
         self._siteinfo: SiteInfo | None = None
         self._siteinfo_until = 0.0
         self._reset_routes: ResetRoutes | None = None
@@ -191,6 +194,10 @@ class Wiki:
     def words(self, lang: str) -> LanguageWords:
         """The wiki's messages ``message_names`` in a language, with its fallbacks (kept; see wiki.messages)."""
         return self.messages.words(lang)
+
+    def group_words(self, lang: str) -> LanguageWords:
+        """The names of the wiki's user groups in a language ("group-sysop-member"), kept like ``words``."""
+        return self.group_names.words(lang)
 
     def _fetch_words(self, lang: str) -> LanguageWords:
         if not self.message_names:

@@ -76,6 +76,14 @@ def query_params(lang: str, names: tuple[str, ...]) -> dict[str, str]:
     }
 
 
+def group_query_params(lang: str) -> dict[str, str]:
+    """The request for the names of every user group ("group-sysop-member": "Administrator")."""
+    return {
+        "action": "query", "meta": "allmessages", "ammessages": "*", "amprefix": "group-",
+        "amfilter": "-member", "amlang": lang, "amenableparser": "1", "uselang": lang,
+    }
+
+
 class WikiMessages:
     """Per language: the words, when they were fetched, and at most one refresh at a time."""
 
