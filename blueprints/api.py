@@ -264,10 +264,12 @@ def _referrer_path() -> str:
 
 def _log_call(params: list[tuple[str, str]], answer: RawAnswer, seconds: float) -> None:
     """One line a call: who, which action, how it went. Never the parameters (page text, tokens)."""
-    action = next((value for name, value in params if name == "action"), "-")
     # Routine calls at DEBUG; the wiki's refusals are worth a line in the normal log.
-    log.log(logging.INFO if answer.error_codes else logging.DEBUG,
-            "api action=%s user=%s status=%d errors=%s duration_ms=%d", action, wiki_session.current_user(),
+    level = logging.INFO if answer.error_codes else logging.DEBUG
+    if not log.isEnabledFor(level):  # the line's fields are not worked out for nothing (most calls)
+        return
+    action = next((value for name, value in params if name == "action"), "-")
+    log.log(level, "api action=%s user=%s status=%d errors=%s duration_ms=%d", action, wiki_session.current_user(),
             answer.status, ",".join(sorted(answer.error_codes)) or "-", seconds * 1000)
 
 
