@@ -72,27 +72,25 @@ WIKI_WORDS = {
 
 def wiki_text(name: str) -> str | None:
     """The wiki's message ``name`` in the reader's language, as plain text; None without one."""
-    if g.get(APP_WORDS_ONLY):
-        return None
-    try:
-        words = current_app.extensions["wiki"].words(reader_language().code)
-    except WikiError:
-        return None
-    text = words.messages.get(name)
-    # Messages are wikitext: character references (&nbsp;) are text here, markup is not expected.
-    return html.unescape(text).strip() if text and text.strip() else None
+    return _kept_message("words", name)
 
 
 def group_name(group: str) -> str:
     """A user group as the wiki names its members in the reader's language ("sysop": "Administrator")."""
+    return _kept_message("group_words", f"group-{group}-member") or group
+
+
+def _kept_message(source: str, name: str) -> str | None:
+    # ``source``: the Wiki method with the kept words (wiki.messages), in the reader's language.
     if g.get(APP_WORDS_ONLY):
-        return group
+        return None
     try:
-        words = current_app.extensions["wiki"].group_words(reader_language().code)
+        words = getattr(current_app.extensions["wiki"], source)(reader_language().code)
     except WikiError:
-        return group
-    text = words.messages.get(f"group-{group}-member", "").strip()
-    return html.unescape(text) if text else group
+        return None
+    text = words.messages.get(name, "")
+    # Messages are wikitext: character references (&nbsp;) are text here, markup is not expected.
+    return html.unescape(text).strip() if text.strip() else None
 
 
 def msg(name: str, *params: object) -> Markup:
