@@ -341,7 +341,9 @@ def on_restart(flow: Flow, client: WikiClient, result: AuthResult, step: Step):
 
 def render_restart(flow: Flow):
     """The "recognised, but no wiki account is linked" page, with its two ways on."""
-    return render_template("restart.html", flow=flow, provider=flow.provider or _("The identity provider")), 200
+    # Without a name from the wiki: "The identity provider" as a sentence's subject, "your ..." after "with".
+    return render_template("restart.html", flow=flow, provider=flow.provider or _("The identity provider"),
+                           provider_after_with=flow.provider or _("your identity provider")), 200
 
 
 # What PASS leads to, by Action.after_pass.
