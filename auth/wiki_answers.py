@@ -16,7 +16,7 @@ from typing import Callable
 
 from flask_babel import LazyString
 from flask_babel import gettext as _, lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from wiki import AuthRequest, AuthResult
 
@@ -37,8 +37,9 @@ class FailAnswer:
         own = str(self.own_words)  # the reader's words now (a plain str is escaped into Markup)
         if wiki and own:
             return Markup("{}<p>{}</p>").format(Markup(wiki), own)
-        return wiki or own or Markup(_("The wiki refused this (%(code)s).")) % {
-            "code": result.messagecode or _("no reason given")}
+        if wiki or own:
+            return wiki or escape(own)  # the wiki's HTML, or our words as text
+        return Markup(_("The wiki refused this (%(code)s).")) % {"code": result.messagecode or _("no reason given")}
 
 
 TRY_AGAIN = FailAnswer()

@@ -135,7 +135,7 @@ class LazyWords:
         return str(self) == str(other)
 
     def __hash__(self) -> int:
-        return hash(self._name)
+        return hash(str(self))
 
     def __len__(self) -> int:
         return len(str(self))
