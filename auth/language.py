@@ -50,6 +50,11 @@ def _choose() -> Language:
         site: SiteInfo | None = current_app.extensions["wiki"].siteinfo()
     except WikiError:  # no language list is no reason to fail a page: the app's own catalogs
         site = None
+    return language_among(site)
+
+
+def language_among(site: SiteInfo | None) -> Language:
+    """The request's language among the wiki's languages; with ``site`` None, among the app's catalogs."""
     codes = dict(site.languages) if site else {code: code for code in available_catalogs()}
     by_code = {code: tag for tag, code in codes.items()}
     asked = request.args.get("uselang", "").strip().lower()

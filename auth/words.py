@@ -13,16 +13,14 @@ import re
 from contextlib import contextmanager
 from typing import Iterator
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from werkzeug.datastructures import LanguageAccept
-from werkzeug.http import parse_accept_header
 
 from wiki import WikiError
 
-from .language import SOURCE_LOCALE, available_catalogs, reader_language
+from .language import language_among, reader_language
 
 APP_WORDS_ONLY = "wl_app_words_only"  # in g: this answer asks the wiki nothing, not even its messages
 PARAM = re.compile(r"\$(\d+)")
@@ -156,14 +154,10 @@ def app_words_only() -> Iterator[None]:
     messages (``/api``'s refusals): only the app's catalogs count, else English.
     Only ``gettext``/``lazy_gettext`` words inside; ``msg`` would ask the wiki.
     """
-    have = available_catalogs()
-    asked = request.args.get("uselang", "").strip().lower().replace("-", "_")
-    header = request.headers.get("Accept-Language", "")
-    best = parse_accept_header(header, LanguageAccept).best_match(have) if header else None
     before = g.get(APP_WORDS_ONLY, False)
     g.wl_app_words_only = True
     try:
-        with force_locale(asked if asked in have else best or SOURCE_LOCALE):
+        with force_locale(language_among(None).locale):
             yield
     finally:
         g.wl_app_words_only = before
