@@ -292,3 +292,14 @@ def test_groups_are_named_as_the_wiki_names_them_in_the_readers_language(make_ap
     assert 'title="user">Benutzer<' in home  # MediaWiki's group-user-member
     home = client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert 'title="user">utilisateur<' in home
+
+
+def test_api_refusals_speak_the_readers_language_and_ask_the_wiki_nothing(make_app, wiki):
+    client = make_app(wiki).test_client()
+    german = _catalog("de")["You are not logged in. Log in, then retry."].string
+    mark = wiki.log_mark()
+    for headers, query in (({"Accept-Language": "de-DE,de;q=0.9"}, ""), ({}, "&uselang=de")):
+        answer = client.get("/api?action=query&meta=userinfo&format=json" + query, headers=headers)
+        assert answer.status_code == 401 and answer.get_json()["error"]["info"] == german
+    # Nothing but siteinfo (cached for every page), which keeping ?uselang= in the login link checks it against.
+    assert [c for c in wiki.api_requests_since(mark) if "meta=siteinfo" not in c] == []
