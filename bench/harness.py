@@ -220,7 +220,6 @@ class Side:
     pid: int
 
 
-@contextlib.contextmanager
 def stop_group(proc: subprocess.Popen, grace: float) -> None:
     """Stop a server started in its own process group: SIGTERM to all of it, SIGKILL after ``grace`` seconds."""
     if proc.poll() is None:
@@ -232,6 +231,7 @@ def stop_group(proc: subprocess.Popen, grace: float) -> None:
             proc.wait()
 
 
+@contextlib.contextmanager
 def side_server(app: AppServer, module: str, ready_path: str, **env: str) -> Iterator[Side]:
     """Another WSGI app (``module:app``) under the same gunicorn, settings and environment as ``app``.
 

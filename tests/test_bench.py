@@ -4,13 +4,14 @@ from __future__ import annotations
 import importlib
 import json
 import threading
+from types import SimpleNamespace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from bench import serving
-from bench.harness import compare, rotate
+from bench.harness import compare, rotate, side_server
 from bench.serving import KINDS, command
 
 
@@ -101,3 +102,17 @@ def test_every_server_kind_serves_the_forwarder(kind, upstream, tmp_path):
         answer = requests.get(served.url + "/", params={"meta": "userinfo"}, timeout=10)
         assert answer.json() == {"query": "meta=userinfo", "cookie": "c=d"}
         assert served.workers()
+
+
+@pytest.mark.slow
+def test_a_side_server_serves_beside_the_app_and_stops(upstream, tmp_path):
+    """``side_server`` (the forwarder and the official demo of ``make bench``) is a context manager that starts and stops."""
+    app = SimpleNamespace(workdir=tmp_path, env={
+        "WIKI_API_URL": upstream, "SECRET_KEY": "smoke-test-secret-key-0123456789",
+        "SESSION_DIR": str(tmp_path / "sessions")})
+    with side_server(app, "bench.floor_proxy", "/?action=query", FLOOR_WIKI_API_URL=upstream,
+                     FLOOR_COOKIE="c=d") as side:
+        answer = requests.get(side.url + "/", params={"meta": "userinfo"}, timeout=10)
+        assert answer.json() == {"query": "meta=userinfo", "cookie": "c=d"}
+    with pytest.raises(requests.ConnectionError):
+        requests.get(side.url + "/", timeout=2)
