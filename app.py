@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from flask import Flask, current_app
 
 from auth import language, rate_limits, responses, wiki_session
+from auth.api_fast_path import ApiFastPath
 from auth.config import ENV_VARS, ConfigError, config_from_env, session_config
 from auth.csrf import csrf
 from auth.session_store import session_interface
@@ -56,12 +57,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.session_interface = session_interface(
         app, redis_client=app.config.get("SESSION_REDIS"), session_dir=app.config["SESSION_DIR"])
     csrf.init_app(app)
-    if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
-
     language.init_app(app)
     rate_limits.init_app(app)
     wiki_session.init_app(app)
@@ -73,6 +68,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["wiki_text"] = plain_text
     app.jinja_env.filters["wiki_image"] = image_url
     app.jinja_env.globals.update(msg=msg, msg_text=msg_text, group_name=group_name)
+    # The editor's ordinary /api calls are answered before Flask (auth/api_fast_path.py).
+    app.wsgi_app = ApiFastPath(app, app.wsgi_app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app
 
 

@@ -27,6 +27,14 @@ def _host_name(netloc: str) -> str:
     return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
 
 
+def host_allowed(host: str, public_url: str) -> bool:
+    """Whether a request naming ``host`` is served: any host without PUBLIC_URL, else its own or loopback."""
+    if not public_url:
+        return True
+    name = _host_name(host)
+    return name == _host_name(urlsplit(public_url).netloc) or name in LOOPBACK_HOSTS
+
+
 def _check_host():
     """With PUBLIC_URL set, answer only requests for that host (trusted hosts).
 
@@ -34,10 +42,7 @@ def _check_host():
     address pointed at us, or a probe for links built from it: refused.
     """
     public = current_app.config["PUBLIC_URL"]
-    if not public:
-        return None
-    host = _host_name(request.host)
-    if host == _host_name(urlsplit(public).netloc) or host in LOOPBACK_HOSTS:
+    if host_allowed(request.host, public):
         return None
     current_app.logger.warning("refused a request for host %r (PUBLIC_URL is %s)", request.host[:100], public)
     with app_words_only():  # a request for someone else's host costs the wiki nothing
@@ -67,21 +72,34 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def _security_headers(response):
-    """Headers every response gets, error pages and static files included."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+BASE_SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
     # Not no-referrer: Flask-WTF refuses HTTPS form posts without a same-site Referer.
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")  # for browsers without frame-ancestors
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),  # for browsers without frame-ancestors
+)
+
+
+def security_headers(public_url: str, secure_request: bool, *, cacheable: bool = False) -> list[tuple[str, str]]:
+    """The headers every response gets (``/api``'s fast path sends them itself)."""
+    headers = list(BASE_SECURITY_HEADERS)
     # PUBLIC_URL rather than the request: behind a TLS-terminating proxy the
     # app itself may only ever see plain HTTP.
-    if current_app.config["PUBLIC_URL"].startswith("https://") or request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if public_url.startswith("https://") or secure_request:
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
     # Every page but the static files shows someone's session (a name, a CSRF
     # token, a login step): nothing for a shared cache to keep, unless a view says so.
-    if request.endpoint != "static":
-        response.headers.setdefault("Cache-Control", "no-store")
+    if not cacheable:
+        headers.append(("Cache-Control", "no-store"))
+    return headers
+
+
+def _security_headers(response):
+    """Headers every response gets, error pages and static files included."""
+    for name, value in security_headers(current_app.config["PUBLIC_URL"], request.is_secure,
+                                        cacheable=request.endpoint == "static"):
+        response.headers.setdefault(name, value)
     return response
 
 

@@ -74,11 +74,22 @@ class _Rules:
             time.time() - session.get(WRITTEN_AT, 0) >= self._refresh_every(app, session))
         return session
 
-    def _refresh_every(self, app: Flask, session: ServerSideSession) -> float:
+    def stored_session(self, app: Flask, sid: str) -> dict[str, Any] | None:
+        """The data stored under the session id ``sid``, read only (``/api``'s fast path).
+
+        None when nothing is stored, or when the session's expiry is due to move:
+        that is a write, left to a request through Flask (``open_session``/``save_session``).
+        """
+        data = self._retrieve_session_data(self._get_store_id(sid)) if sid else None
+        if not data or time.time() - data.get(WRITTEN_AT, 0) >= self._refresh_every(app, data):
+            return None
+        return data
+
+    def _refresh_every(self, app: Flask, session: Any) -> float:
         lifetime = self._lifetime(app.permanent_session_lifetime, session)
         return min(MAX_REFRESH_EVERY, lifetime.total_seconds() / 10)
 
-    def _lifetime(self, session_lifetime: timedelta, session: ServerSideSession) -> timedelta:
+    def _lifetime(self, session_lifetime: timedelta, session: Any) -> timedelta:
         return session_lifetime if session.get(USER) else min(session_lifetime, self.anonymous_lifetime)
 
     def get_cookie_secure(self, app: Flask) -> bool:

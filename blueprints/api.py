@@ -20,62 +20,34 @@ stored wiki cookies), and the wiki's Set-Cookie never reaches the browser.
 """
 from __future__ import annotations
 
-import json
-import logging
-import re
 import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import LazyString, lazy_gettext as _l
 from flask_wtf.csrf import validate_csrf
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from wiki import WikiError, origin_of
-from wiki.passthrough import RawAnswer, forward
+from wiki.passthrough import forward
 
 from auth import wiki_session
+from auth.api_calls import (
+    ALLOWED_METHODS, API_PATH, CSRF_HEADER, HANDED_OVER, MAX_BODY, MAX_PARAMS, SESSION_GONE, Refusal, call_params, cross_site,
+    log, log_call,
+)
 from auth.pages import unavailable_words
 from auth.responses import ERROR_TEXT, http_error_page
 from auth.csrf import csrf
 from auth.urls import safe_returnto
 from auth.words import app_words_only
 
-log = logging.getLogger("wiki_login.api")
 bp = Blueprint("api", __name__)
 
-# The app logs people in and out itself; these modules would let a page bypass
-# that (or handle a password), so they are never forwarded.
-AUTH_MODULES = frozenset({
-    "login", "clientlogin", "logout", "createaccount", "linkaccount", "unlinkaccount",
-    "changeauthenticationdata", "removeauthenticationdata", "resetpassword", "validatepassword",
-    # Extensions': a second factor, a security key, a cross-wiki login token.
-    "oathvalidate", "webauthn", "centralauthtoken",
-})
-# JSONP, CORS and token-based login change who the wiki thinks is calling.
-REFUSED_PARAMS = frozenset({"callback", "origin", "crossorigin", "centralauthtoken"})
-CSRF_HEADER = "X-CSRFToken"
 # Where the calling page is, for the login link of a 401 (a path on this app).
 RETURN_TO_HEADER = "X-Return-To"
-# The wiki's pages go up to 2 MiB; form-encoding can triple non-ASCII text.
-MAX_BODY = 8 * 1024 * 1024
-MAX_QUERY_STRING = 16 * 1024
-MAX_PARAMS = 100
-MAX_NAME_LENGTH = 100
-# The only parameter names forwarded.  PHP renames others before the wiki sees
-# them ("+action" or " action" is read as "action", so is "action[]" and
-# "action\0x"; "." and " " become "_"), which would slip them past the exact-name
-# checks below.  Every MediaWiki 1.39 API parameter fits, templated ones
-# (compare's fromtext-{slot}, e.g. fromtext-main) included.
-PARAM_NAME = re.compile(r"[A-Za-z0-9_-]+")
-API_PATH = "/api"
-ALLOWED_METHODS = ("GET", "POST")
-# The wiki's own answer when its session for this user has ended.
-SESSION_GONE = "assertuserfailed"
-
 
 
 # Every common method is routed here, so that Flask's automatic HEAD (a GET route
@@ -94,14 +66,19 @@ def api():
     refusal = _cross_site() or _not_logged_in() or _bad_csrf()
     if refusal is not None:
         return refusal
-    params = _params()
-    if isinstance(params, Response):
-        return params
+    params = call_params(request.method, request.query_string, request.args,
+                         request.form if request.method == "POST" else None,
+                         has_files=request.method == "POST" and bool(request.files))
+    if isinstance(params, Refusal):
+        return _refuse(params.status, params.code, params.info, **params.extra)
 
     client = wiki_session.wiki_client(lang=False)
     began = time.monotonic()
-    answer = forward(client, request.method, params)  # WikiError: see api_wiki_error
-    _log_call(params, answer, time.monotonic() - began)
+    sent = request.environ.pop(HANDED_OVER, None)
+    if isinstance(sent, BaseException):
+        raise sent  # WikiError: see api_wiki_error
+    answer = forward(client, request.method, params, sent=sent)  # WikiError: see api_wiki_error
+    log_call(params, wiki_session.current_user(), answer.status, answer.error_codes, time.monotonic() - began)
     if SESSION_GONE in answer.error_codes:
         wiki_session.end_user_session()
         return _refuse(401, "sessionexpired",
@@ -172,12 +149,12 @@ def api_unexpected(exc: Exception):
 
 def _cross_site() -> Response | None:
     """403 unless the call comes from this app's own pages (or is typed in the address bar)."""
-    site = request.headers.get("Sec-Fetch-Site")
-    origin = request.headers.get("Origin")
-    if site not in (None, "same-origin", "none") or (origin is not None and origin not in _own_origins()):
-        log.warning("api refused a cross-site call: Sec-Fetch-Site=%s Origin=%s", site, origin)
-        return _refuse(403, "crosssite", _l("This API answers this app's own pages only."))
-    return None
+    site, origin = request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin")
+    refusal = cross_site(site, origin, _own_origins())
+    if refusal is None:
+        return None
+    log.warning("api refused a cross-site call: Sec-Fetch-Site=%s Origin=%s", site, origin)
+    return _refuse(refusal.status, refusal.code, refusal.info)
 
 
 def _own_origins() -> set[str]:
@@ -208,44 +185,6 @@ def _bad_csrf() -> Response | None:
     return None
 
 
-def _params() -> list[tuple[str, str]] | Response:
-    """What to send the wiki: the caller's parameters, checked, with format=json and assert=user."""
-    if len(request.query_string) > MAX_QUERY_STRING:
-        return _refuse(413, "toolarge", _l("This call's address is too long; send the parameters in a POST body."))
-    source = MultiDict(request.args)
-    if request.method == "POST":
-        if request.files:
-            return _refuse(400, "nouploads", _l("File uploads cannot be sent through this app. "
-                                                "Upload files on the wiki itself."))
-        source.update(request.form)  # POST bodies may carry everything, as with api.php
-    items = list(source.items(multi=True))
-    if len(items) > MAX_PARAMS or any(len(name) > MAX_NAME_LENGTH for name, _ in items):
-        return _refuse(413, "toolarge", _l("This call has more parameters than this app forwards (at most "
-                                           "%(params)d).", params=MAX_PARAMS))
-    odd = next((name for name, _ in items if not PARAM_NAME.fullmatch(name)), None)
-    if odd is not None:
-        return _refuse(400, "badparams", _l("The parameter name %(name)s is not accepted here: "
-                                            "parameter names are letters, digits, \"_\" and \"-\" only.",
-                                            name=json.dumps(odd)))
-    names = {name for name, _ in items}
-    refused = sorted(names & REFUSED_PARAMS)
-    if refused:
-        return _refuse(400, "badparams", _l("The parameter %(name)s= is not available here: "
-                                            "this API answers this app's own pages, as the logged-in user.",
-                                            name=refused[0]))
-    formats = {value for name, value in items if name == "format"}
-    if formats - {"json"}:
-        return _refuse(400, "badformat", _l("This API answers in JSON only (format=json)."))
-    actions = {value.strip().lower() for name, value in items if name == "action"}
-    module = next(iter(sorted(actions & AUTH_MODULES)), None)
-    if module:
-        return _refuse(403, "authmodule", _l("action=%(module)s is not available here: this app handles "
-                                             "logging in and out itself, on its own pages.", module=module))
-    # Ours win: JSON, and a call that fails rather than runs as an anonymous visitor.
-    kept = [(name, value) for name, value in items if name not in ("format", "assert")]
-    return kept + [("format", "json"), ("assert", "user")]
-
-
 # --- answers ------------------------------------------------------------------------------
 
 def _login_url() -> str:
@@ -260,17 +199,6 @@ def _referrer_path() -> str:
         return ""
     parts = urlsplit(referrer)
     return safe_returnto(parts.path + (f"?{parts.query}" if parts.query else ""))
-
-
-def _log_call(params: list[tuple[str, str]], answer: RawAnswer, seconds: float) -> None:
-    """One line a call: who, which action, how it went. Never the parameters (page text, tokens)."""
-    # Routine calls at DEBUG; the wiki's refusals are worth a line in the normal log.
-    level = logging.INFO if answer.error_codes else logging.DEBUG
-    if not log.isEnabledFor(level):  # the line's fields are not worked out for nothing (most calls)
-        return
-    action = next((value for name, value in params if name == "action"), "-")
-    log.log(level, "api action=%s user=%s status=%d errors=%s duration_ms=%d", action, wiki_session.current_user(),
-            answer.status, ",".join(sorted(answer.error_codes)) or "-", seconds * 1000)
 
 
 def _refuse(status: int, code: str, info: str | LazyString, **extra: str) -> Response:

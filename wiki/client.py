@@ -14,12 +14,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from http.cookiejar import Cookie
 from typing import Any, Iterable
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 import urllib3
-from requests.cookies import RequestsCookieJar, create_cookie
 
 from .auth_messages import AuthMessages
 from .messages import (LanguageWords, SharedStore, WikiMessages, group_query_params, query_params,
@@ -30,13 +28,12 @@ from .errors import (
     WikiAPIError,
     WikiError,
     WikiResponseError,
-    WikiTimeout,
     WikiUnavailable,
     WikiUnreachable,
     api_error,
 )
 from .usernames import DEFAULT_USER_NAMESPACES, user_namespace_names
-from .transport import Pool, cookie_header, keep_cookies, make_pool
+from .transport import CookieHeaders, Pool, cookie_header, encode, exchange, keep_cookies, make_pool, stored_jar
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +128,7 @@ class Wiki:
         self.user_agent = user_agent
         self.timeout = timeout
         self.pool = pool or make_pool(api_url)
+        self.cookie_headers = CookieHeaders()  # for calls straight from stored cookies (wiki/passthrough.py)
         self._siteinfo_ttl = siteinfo_ttl
         # The login form's words, fetched as HTML once per action and language.
         self.auth_messages = AuthMessages(messages_ttl)
@@ -277,9 +275,7 @@ class WikiClient(AuthManagerCalls, CredentialCalls):
         self.headers = {"User-Agent": wiki.user_agent, "Accept-Encoding": "gzip, deflate"}
         if forwarded_for:
             self.headers["X-Forwarded-For"] = forwarded_for
-        self.cookies = RequestsCookieJar()
-        for c in cookies:
-            self.cookies.set_cookie(_cookie(*c))
+        self.cookies = stored_jar(cookies)
 
     # --- transport -------------------------------------------------------
 
@@ -302,31 +298,14 @@ class WikiClient(AuthManagerCalls, CredentialCalls):
         With ``stream`` the body is left to read (and the response to close).
         Transport failures become ``WikiTimeout`` or ``WikiUnreachable``.
         """
-        if method not in ("GET", "POST"):
-            raise ValueError(f"the wiki is sent GET or POST only, not {method!r}")
-        url = url or self.wiki.api_url
-        query = urlencode(params or {}, doseq=True)
         headers = dict(self.headers)
+        url = url or self.wiki.api_url
         cookies = cookie_header(self.cookies, url)
         if cookies:
             headers["Cookie"] = cookies
-        body = None
-        if method == "GET" and query:
-            url += ("&" if "?" in url else "?") + query
-        elif method == "POST":
-            body = query.encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            resp = self.wiki.pool.urlopen(method, url, body=body, headers=headers, redirect=False,
-                                          retries=False, timeout=self.wiki.timeout,
-                                          preload_content=not stream)
-        except urllib3.exceptions.NewConnectionError as exc:  # refused, no such host: not a timeout,
-            raise WikiUnreachable("The wiki could not be reached.") from exc  # though urllib3 says so
-        except urllib3.exceptions.TimeoutError as exc:
-            seconds = f"{self.wiki.timeout:g} second{'' if self.wiki.timeout == 1 else 's'}"
-            raise WikiTimeout(f"The wiki did not answer within {seconds}.") from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise WikiUnreachable("The wiki could not be reached.") from exc
+        url, body = encode(method, url, params, headers)
+        resp = exchange(self.wiki.pool, method, url, body=body, headers=headers, timeout=self.wiki.timeout,
+                        stream=stream)
         keep_cookies(self.cookies, url, resp)
         return resp
 
@@ -388,10 +367,6 @@ class WikiClient(AuthManagerCalls, CredentialCalls):
             if not c.is_expired()
         ]
 
-def _cookie(name: str, value: str, domain: str, path: str, expires: int | None, secure: bool) -> Cookie:
-    return create_cookie(
-        name, value, domain=domain, path=path, expires=expires, secure=secure
-    )
 
 
 __all__ = ["AUTH_ACTIONS", "AuthAction", "SiteInfo", "TempAccounts", "UserInfo", "Wiki", "WikiClient", "WikiAPIError", "make_pool", "origin_of"]
