@@ -15,6 +15,8 @@ from typing import Iterable
 from flask_babel import LazyString, lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
+from wiki import origin_of
+
 log = logging.getLogger("wiki_login.api")
 
 API_PATH = "/api"
@@ -44,7 +46,8 @@ PARAM_NAME = re.compile(r"[A-Za-z0-9_-]+")
 # The wiki's own answer when its session for this user has ended.
 SESSION_GONE = "assertuserfailed"
 # In the WSGI environ (no client can set it): the wiki's answer to a call the fast
-# path (auth/api_fast_path.py) already sent, or what went wrong sending it.
+# path (auth/api_fast_path.py) already sent, or what went wrong sending it, and
+# when it was sent (time.monotonic(), for the log line's duration).
 HANDED_OVER = "wiki_login.api_sent"
 # Browsers' Sec-Fetch-Site values of a call from this app's pages, or typed in the address bar.
 SAME_SITE = (None, "same-origin", "none")
@@ -58,6 +61,11 @@ class Refusal:
     code: str
     info: str | LazyString
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def own_origins(host_url: str, public_url: str) -> set[str]:
+    """This app's origins: the one the request was made to, and PUBLIC_URL's."""
+    return {origin_of(host_url), *([origin_of(public_url)] if public_url else [])}
 
 
 def cross_site(site: str | None, origin: str | None, own_origins: Iterable[str]) -> Refusal | None:

@@ -26,12 +26,11 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
-from wiki import origin_of
 from wiki.passthrough import RawAnswer, send_stored
 
 from .api_calls import (
     ALLOWED_METHODS, API_PATH, CSRF_HEADER, HANDED_OVER, MAX_BODY, SESSION_GONE, call_params, cross_site, log,
-    log_call,
+    log_call, own_origins,
 )
 from .responses import host_allowed, security_headers
 from .wiki_session import USER, WIKI_COOKIES
@@ -51,7 +50,6 @@ class ApiFastPath:
         self.sessions = app.session_interface
         self.cookie_name = config["SESSION_COOKIE_NAME"]
         self.public_url = config["PUBLIC_URL"]
-        self.public_origin = origin_of(self.public_url) if self.public_url else None
         self.forward_ip = config["WIKI_FORWARD_CLIENT_IP"]
         # Flask-WTF's own token scheme (flask_wtf.csrf.validate_csrf), read without a request context.
         self.csrf = URLSafeTimedSerializer(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, salt="wtf-csrf-token")
@@ -74,10 +72,10 @@ class ApiFastPath:
             sent = send_stored(self.wiki, method, params, stored.get(WIKI_COOKIES) or (), forwarded_for=forwarded_for)
             answer = RawAnswer.of(sent)
         except Exception as exc:  # WikiError, or a bug: the view answers it (and logs a bug)
-            environ[HANDED_OVER] = exc
+            environ[HANDED_OVER] = (exc, began)
             return self.flask_wsgi(environ, start_response)
         if answer.sets_cookies or SESSION_GONE in answer.error_codes or not answer.is_json:
-            environ[HANDED_OVER] = sent  # cookies to keep, a session to end, or not JSON to refuse
+            environ[HANDED_OVER] = (sent, began)  # cookies to keep, a session to end, or not JSON to refuse
             return self.flask_wsgi(environ, start_response)
         log_call(params, stored.get(USER), answer.status, answer.error_codes, time.monotonic() - began)
         headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body))),
@@ -100,7 +98,7 @@ class ApiFastPath:
             return None
         origin = environ.get("HTTP_ORIGIN")
         # This app's origins matter only to a call that names one (browsers leave it out of same-origin GETs).
-        own = () if origin is None else {origin_of(req.host_url), *filter(None, [self.public_origin])}
+        own = () if origin is None else own_origins(req.host_url, self.public_url)
         if cross_site(environ.get("HTTP_SEC_FETCH_SITE"), origin, own) is not None:
             return None
         stored = self.sessions.stored_session(self.app, req.cookies.get(self.cookie_name))

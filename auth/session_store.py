@@ -70,8 +70,7 @@ class _Rules:
         session = super().open_session(app, request)
         # Data came from the store (a new session starts empty).
         session.from_store = bool(session)
-        session.refresh_due = session.from_store and (
-            time.time() - session.get(WRITTEN_AT, 0) >= self._refresh_every(app, session))
+        session.refresh_due = session.from_store and self._refresh_due(app, session)
         return session
 
     def stored_session(self, app: Flask, sid: str) -> dict[str, Any] | None:
@@ -81,13 +80,14 @@ class _Rules:
         that is a write, left to a request through Flask (``open_session``/``save_session``).
         """
         data = self._retrieve_session_data(self._get_store_id(sid)) if sid else None
-        if not data or time.time() - data.get(WRITTEN_AT, 0) >= self._refresh_every(app, data):
+        if not data or self._refresh_due(app, data):
             return None
         return data
 
-    def _refresh_every(self, app: Flask, session: Any) -> float:
+    def _refresh_due(self, app: Flask, session: Any) -> bool:
+        """Whether a stored session's expiry is due to move (a tenth of its lifetime, at most an hour, since its last write)."""
         lifetime = self._lifetime(app.permanent_session_lifetime, session)
-        return min(MAX_REFRESH_EVERY, lifetime.total_seconds() / 10)
+        return time.time() - session.get(WRITTEN_AT, 0) >= min(MAX_REFRESH_EVERY, lifetime.total_seconds() / 10)
 
     def _lifetime(self, session_lifetime: timedelta, session: Any) -> timedelta:
         return session_lifetime if session.get(USER) else min(session_lifetime, self.anonymous_lifetime)

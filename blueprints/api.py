@@ -36,6 +36,7 @@ from wiki.passthrough import forward
 from auth import wiki_session
 from auth.api_calls import (
     ALLOWED_METHODS, API_PATH, CSRF_HEADER, HANDED_OVER, MAX_BODY, MAX_PARAMS, SESSION_GONE, Refusal, call_params, cross_site,
+    own_origins,
     log, log_call,
 )
 from auth.pages import unavailable_words
@@ -73,8 +74,7 @@ def api():
         return _refuse(params.status, params.code, params.info, **params.extra)
 
     client = wiki_session.wiki_client(lang=False)
-    began = time.monotonic()
-    sent = request.environ.pop(HANDED_OVER, None)
+    sent, began = request.environ.pop(HANDED_OVER, (None, time.monotonic()))
     if isinstance(sent, BaseException):
         raise sent  # WikiError: see api_wiki_error
     answer = forward(client, request.method, params, sent=sent)  # WikiError: see api_wiki_error
@@ -150,18 +150,11 @@ def api_unexpected(exc: Exception):
 def _cross_site() -> Response | None:
     """403 unless the call comes from this app's own pages (or is typed in the address bar)."""
     site, origin = request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin")
-    refusal = cross_site(site, origin, _own_origins())
+    refusal = cross_site(site, origin, own_origins(request.host_url, current_app.config["PUBLIC_URL"]))
     if refusal is None:
         return None
     log.warning("api refused a cross-site call: Sec-Fetch-Site=%s Origin=%s", site, origin)
     return _refuse(refusal.status, refusal.code, refusal.info)
-
-
-def _own_origins() -> set[str]:
-    origins = {origin_of(request.host_url)}
-    if current_app.config["PUBLIC_URL"]:
-        origins.add(origin_of(current_app.config["PUBLIC_URL"]))
-    return origins
 
 
 def _not_logged_in() -> Response | None:
@@ -195,7 +188,7 @@ def _login_url() -> str:
 
 def _referrer_path() -> str:
     referrer = request.referrer or ""
-    if not referrer or origin_of(referrer) not in _own_origins():
+    if not referrer or origin_of(referrer) not in own_origins(request.host_url, current_app.config["PUBLIC_URL"]):
         return ""
     parts = urlsplit(referrer)
     return safe_returnto(parts.path + (f"?{parts.query}" if parts.query else ""))

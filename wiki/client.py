@@ -150,6 +150,13 @@ class Wiki:
         ``server`` is how browsers do, which may differ behind proxies or in containers)."""
         return origin_of(self.api_url)
 
+    def request_headers(self, forwarded_for: str | None = None) -> dict[str, str]:
+        """The headers every call to the wiki carries (a fresh dict), with the browser's address if given."""
+        headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
+        if forwarded_for:
+            headers["X-Forwarded-For"] = forwarded_for
+        return headers
+
     def client(
         self,
         cookies: Iterable[StoredCookie] | None = None,
@@ -272,9 +279,7 @@ class WikiClient(AuthManagerCalls, CredentialCalls):
     ):
         self.wiki = wiki
         self.lang = lang
-        self.headers = {"User-Agent": wiki.user_agent, "Accept-Encoding": "gzip, deflate"}
-        if forwarded_for:
-            self.headers["X-Forwarded-For"] = forwarded_for
+        self.headers = wiki.request_headers(forwarded_for)
         self.cookies = stored_jar(cookies)
 
     # --- transport -------------------------------------------------------

@@ -82,9 +82,7 @@ def send_stored(wiki: Wiki, method: str, params: list[tuple[str, str]], cookies:
     header its jar would give; what the wiki sets is left in the answer, for
     ``forward(sent=...)`` to keep.  ``WikiError`` as ``forward``.
     """
-    headers = {"User-Agent": wiki.user_agent, "Accept-Encoding": "gzip, deflate"}
-    if forwarded_for:
-        headers["X-Forwarded-For"] = forwarded_for
+    headers = wiki.request_headers(forwarded_for)
     cookie = wiki.cookie_headers.header(cookies, wiki.api_url)
     if cookie:
         headers["Cookie"] = cookie
